@@ -4,7 +4,9 @@
 
 import type { Test } from 'tap';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { TestDaemon } from './daemon.js';
+import { join } from 'node:path';
+import { MetaStore } from '../../daemon/meta/store.js';
+import { startDaemon, type TestDaemon } from './daemon.js';
 import { md5Base64 } from './hash.js';
 import { assertXmlError, encodeKey, raw, type RawOptions, type RawResponse } from './http.js';
 
@@ -123,4 +125,21 @@ export function policyHelpers(d: TestDaemon, s3: S3Client) {
   }
 
   return { anon, putPolicyRaw, setPolicy, policyText, signedHeadStatus, expectDenied, putObjects };
+}
+
+/**
+ * `policy` stored for `bucket` as an earlier version would have stored it (PutBucketPolicy now
+ * refuses it): `d` stopped, the policy written through the MetaStore, a daemon started again on
+ * the same data. Returns that daemon (stopped at the end of `t`) and the status of an unsigned
+ * GET of a key of the bucket.
+ */
+export async function restartWithStoredPolicy(t: Test, d: TestDaemon, bucket: string, policy: string): Promise<{ again: TestDaemon; anon: (key: string) => Promise<number> }> {
+  t.equal(await d.stop(), 0, 'stopped');
+  const meta = new MetaStore(join(d.dataDir, '.s3d'));
+  await meta.updateBucket(bucket, (b) => ({ ...b, policy }));
+  await meta.close();
+  const again = await startDaemon({ dataDir: d.dataDir });
+  t.teardown(() => again.stop());
+  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${bucket}/${key}`, sign: false })).status;
+  return { again, anon };
 }

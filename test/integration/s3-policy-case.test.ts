@@ -9,11 +9,10 @@
 import t from 'tap';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MetaStore } from '../../daemon/meta/store.js';
 import { REGION, s3Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
+import { restartWithStoredPolicy } from '../helpers/bucket-policy.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { startDaemonWithUsers, writeIam } from '../helpers/users.js';
 
@@ -99,14 +98,7 @@ t.test('a stored bucket policy with mis-cased operators loads, means what it mea
     statement(Bucket, 'denied', { Effect: 'Deny', Condition: { stringnotequalsIfExists: { 'aws:UserAgent': 'nobody' } } }),
   );
   t.match(await refusal(x.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: policy }))), /^MalformedPolicy: Statement 1: Invalid Condition type : ipaddress/, 'PutBucketPolicy refuses it');
-  t.equal(await x.stop(), 0, 'stopped');
-  const meta = new MetaStore(join(x.dataDir, '.s3d'));
-  await meta.updateBucket(Bucket, (b) => ({ ...b, policy }));
-  await meta.close();
-
-  const again = await startDaemon({ dataDir: x.dataDir });
-  t.teardown(() => again.stop());
-  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${Bucket}/${key}`, sign: false })).status;
+  const { again, anon } = await restartWithStoredPolicy(t, x, Bucket, policy);
   t.equal(await anon('open'), 200, 'ipaddress is IpAddress: the loopback client is admitted');
   t.equal(await anon('tls-only'), 403, 'BOOL is Bool: plain HTTP is not admitted');
   t.equal(await anon('denied'), 403, 'stringnotequalsIfExists is StringNotEqualsIfExists: the Deny holds');

@@ -9,10 +9,9 @@
 import t from 'tap';
 import { GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { join } from 'node:path';
-import { MetaStore } from '../../daemon/meta/store.js';
 import { REGION, s3Client, startDaemon } from '../helpers/daemon.js';
 import { raw } from '../helpers/http.js';
+import { restartWithStoredPolicy } from '../helpers/bucket-policy.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { startDaemonWithUsers } from '../helpers/users.js';
 
@@ -65,14 +64,7 @@ t.test('a stored policy with an operator that names no key loads, failing closed
     statement(Bucket, 'denied-ip', { Effect: 'Deny', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' }, StringEquals: {} } }),
   );
   t.equal(await s3Code(x.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: policy }))), 'MalformedPolicy/400', 'PutBucketPolicy refuses it');
-  t.equal(await x.stop(), 0, 'stopped');
-  const meta = new MetaStore(join(x.dataDir, '.s3d'));
-  await meta.updateBucket(Bucket, (b) => ({ ...b, policy }));
-  await meta.close();
-
-  const again = await startDaemon({ dataDir: x.dataDir });
-  t.teardown(() => again.stop());
-  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${Bucket}/${key}`, sign: false })).status;
+  const { again, anon } = await restartWithStoredPolicy(t, x, Bucket, policy);
   t.equal(await anon('open'), 200, 'a statement without it allows as before');
   t.equal(await anon('only-empty'), 403, 'an Allow with an operator naming no key allows nothing (it allowed everyone)');
   t.equal(await anon('denied'), 403, 'a Deny with one keeps denying');
@@ -84,12 +76,7 @@ t.test('a stored policy with an operator that names no key loads, failing closed
   t.equal(again.jsonLogs().filter((l) => JSON.stringify(l).includes('MalformedPolicy')).length, 0, 'no MalformedPolicy logged');
 
   // A policy whose only Allow for anyone has such an operator admits nobody: not public.
-  await again.stop();
-  const meta2 = new MetaStore(join(x.dataDir, '.s3d'));
-  await meta2.updateBucket(Bucket, (b) => ({ ...b, policy: policyOf(statement(Bucket, 'only-empty', { Condition: { StringEquals: {} } })) }));
-  await meta2.close();
-  const third = await startDaemon({ dataDir: x.dataDir });
-  t.teardown(() => third.stop());
+  const { again: third } = await restartWithStoredPolicy(t, again, Bucket, policyOf(statement(Bucket, 'only-empty', { Condition: { StringEquals: {} } })));
   t.equal((await third.s3().send(new GetBucketPolicyStatusCommand({ Bucket }))).PolicyStatus?.IsPublic, false, 'an Allow that can admit nobody is not public');
 });
 

@@ -6,10 +6,8 @@
 // denying); start-up logs the bucket once.
 import t from 'tap';
 import { PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { join } from 'node:path';
-import { MetaStore } from '../../daemon/meta/store.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { raw } from '../helpers/http.js';
+import { restartWithStoredPolicy } from '../helpers/bucket-policy.js';
 import { createBucket, s3Code } from '../helpers/s3.js';
 
 const OLD = '::ffff:127.0.0.0/8';
@@ -33,14 +31,7 @@ t.test('a stored policy with a range this version refuses is read, failing close
     ],
   };
   t.equal(await s3Code(x.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(policy) }))), 'MalformedPolicy/400', 'PutBucketPolicy refuses the range');
-  t.equal(await x.stop(), 0, 'stopped');
-  const meta = new MetaStore(join(x.dataDir, '.s3d'));
-  await meta.updateBucket(Bucket, (b) => ({ ...b, policy: JSON.stringify(policy) }));
-  await meta.close();
-
-  const again = await startDaemon({ dataDir: x.dataDir });
-  t.teardown(() => again.stop());
-  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${Bucket}/${key}`, sign: false })).status;
+  const { again, anon } = await restartWithStoredPolicy(t, x, Bucket, JSON.stringify(policy));
   t.equal(await anon('open'), 200, 'a statement without the range allows as before');
   t.equal(await anon('only-old'), 403, 'an Allow only on the range allows nothing');
   t.equal(await anon('mixed'), 200, 'an Allow on the range and a good one allows from the good one');
@@ -70,14 +61,7 @@ t.test('a stored policy with a Sid this version refuses (a number, nested 40 dee
   const put = (p: object): Promise<string> => s3Code(x.s3().send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(p) })));
   t.equal(await put({ ...policy, Statement: [policy.Statement[0]] }), 'MalformedPolicy/400', 'PutBucketPolicy refuses a Sid that is a number');
   t.equal(await put({ ...policy, Statement: [policy.Statement[1]] }), 'MalformedPolicy/400', 'and one nested 40 deep');
-  t.equal(await x.stop(), 0, 'stopped');
-  const meta = new MetaStore(join(x.dataDir, '.s3d'));
-  await meta.updateBucket(Bucket, (b) => ({ ...b, policy: JSON.stringify(policy) }));
-  await meta.close();
-
-  const again = await startDaemon({ dataDir: x.dataDir });
-  t.teardown(() => again.stop());
-  const anon = async (key: string): Promise<number> => (await raw(again.port, { method: 'GET', path: `/${Bucket}/${key}`, sign: false })).status;
+  const { again, anon } = await restartWithStoredPolicy(t, x, Bucket, JSON.stringify(policy));
   t.equal(await anon('open'), 200, 'its Allow allows');
   t.equal(await anon('closed'), 403, 'its Deny denies');
   t.same(again.jsonLogs().filter((l) => l.bucket === Bucket && (JSON.stringify(l).includes('policy stored for this bucket') || l.ranges !== undefined)), [], 'start-up names no unreadable policy');
