@@ -1,5 +1,5 @@
 // A table missing from a store opened read-only, read as the empty table it stands for. A store an
-// earlier version wrote lacks the tables added since (`versions`, `notify`, `finished-uploads`):
+// earlier version wrote lacks the tables added since (`versions`, `notify`, `finished-uploads`, `gc-batches`):
 // the daemon's read-write open creates them, but lmdb-js creates no table in a read-only
 // environment, and its openDB gives undefined there. s3d verify and s3d backup open the store
 // read-only, beside a daemon of that version or on a copy of its store; without this they failed

@@ -18,6 +18,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
+import { orAbsent } from './absent-table.js';
 
 /**
  * How long a release is remembered: past any grace period the reaper asks for (5 s), when a file
@@ -76,10 +77,10 @@ export class DeletionQueue {
   filesQueued = 0;
   /**
    * Releases of more than FILES_PER_COMMIT files, waiting to be moved into the queue: key →
-   * batchValue. Undefined in a store opened read-only that has no such table (an earlier version's:
-   * lmdb-js creates no table there).
+   * batchValue. In a store opened read-only that has no such table (an earlier version's: lmdb-js
+   * creates no table there), the empty stand-in of absent-table.ts.
    */
-  readonly #batches: Database<Buffer, number> | undefined;
+  readonly #batches: Database<Buffer, number>;
   /** The key the next batch gets (one past the last stored). */
   #nextBatch = 1;
   /** The write transaction running now stored a batch. */
@@ -95,15 +96,15 @@ export class DeletionQueue {
 
   constructor(root: RootDatabase, write?: <T>(fn: () => T) => Promise<T>, onSweepError?: (err: unknown) => void) {
     this.db = root.openDB({ name: 'gc' });
-    this.#batches = (root.openDB({ name: 'gc-batches', keyEncoding: 'uint32', encoding: 'binary' }) as unknown as Database<Buffer, number> | null) ?? undefined;
+    this.#batches = orAbsent(root.openDB({ name: 'gc-batches', keyEncoding: 'uint32', encoding: 'binary' }) as unknown as Database<Buffer, number> | undefined, 'gc-batches');
     this.#write = write;
     this.#onSweepError = onSweepError;
-    for (const key of this.#batches?.getKeys({ reverse: true, limit: 1 }) ?? []) this.#nextBatch = key + 1;
+    for (const key of this.#batches.getKeys({ reverse: true, limit: 1 })) this.#nextBatch = key + 1;
   }
 
   /** Whether batches wait to be moved into the queue (an earlier process's: MetaStore sweeps them at open). */
   hasBatches(): boolean {
-    for (const _ of this.#batches?.getKeys({ limit: 1 }) ?? []) return true;
+    for (const _ of this.#batches.getKeys({ limit: 1 })) return true;
     return false;
   }
 
@@ -112,7 +113,7 @@ export class DeletionQueue {
    * (each one record, however many files it holds; none in a store an earlier version wrote).
    */
   tables(): Array<{ getStats(): unknown }> {
-    return this.#batches === undefined ? [this.db] : [this.db, this.#batches];
+    return [this.db, this.#batches];
   }
 
   /** MetaStore: a write transaction's callback starts. */
@@ -162,7 +163,7 @@ export class DeletionQueue {
    */
   add(files: string[]): void {
     // Within a MetaStore write: a large release is one batch, moved into the queue after the commit.
-    if (this.#staged !== undefined && this.#write !== undefined && this.#batches !== undefined && files.length > FILES_PER_COMMIT) return this.#addBatch(this.#batches, files);
+    if (this.#staged !== undefined && this.#write !== undefined && files.length > FILES_PER_COMMIT) return this.#addBatch(this.#batches, files);
     const now = Date.now();
     this.filesQueued += files.length;
     for (const f of files) void this.db.put(f, now);
@@ -204,7 +205,7 @@ export class DeletionQueue {
   sweepBatches(): Promise<void> {
     const write = this.#write;
     const batches = this.#batches;
-    if (write === undefined || batches === undefined) return Promise.resolve();
+    if (write === undefined) return Promise.resolve();
     if (this.#sweeping !== undefined) {
       this.#again = true;
       return this.#sweeping;
@@ -306,7 +307,7 @@ export class DeletionQueue {
    */
   queued(limit: number): string[] {
     const out = [...this.db.getKeys({ limit })];
-    for (const { value } of this.#batches?.getRange({}) ?? []) {
+    for (const { value } of this.#batches.getRange({})) {
       if (out.length >= limit) break;
       out.push(...batchFiles(Buffer.from(value)).slice(0, limit - out.length));
     }
@@ -316,7 +317,7 @@ export class DeletionQueue {
   /** Every queued file id, batches' too, as `transaction` (a read snapshot) sees them. */
   all(transaction: Transaction): string[] {
     const out = [...this.db.getKeys({ transaction })];
-    for (const { value } of this.#batches?.getRange({ transaction }) ?? []) out.push(...batchFiles(Buffer.from(value)));
+    for (const { value } of this.#batches.getRange({ transaction })) out.push(...batchFiles(Buffer.from(value)));
     return out;
   }
 
