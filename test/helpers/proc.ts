@@ -1,4 +1,5 @@
 // Processes under a test daemon, read from /proc (Linux): the lock child and what it runs.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,4 +38,14 @@ export function pathWithOnlySh(t: { teardown(fn: () => void): void }): void {
   t.teardown(() => {
     process.env.PATH = path;
   });
+}
+
+/** Why a test needing prlimit(1) (util-linux) to lower a running process's limits must skip, or false when it is there. */
+export function prlimitMissing(): false | string {
+  try {
+    execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
+    return false;
+  } catch {
+    return 'no prlimit program (util-linux)';
+  }
 }

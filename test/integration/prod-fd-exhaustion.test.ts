@@ -15,17 +15,10 @@ import { Agent, request } from 'node:http';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { errorCode, signedHeaders } from '../helpers/http.js';
 import { sleep } from '../helpers/wait.js';
+import { prlimitMissing } from '../helpers/proc.js';
 
 const MiB = 1024 * 1024;
 
-function prlimitMissing(): false | string {
-  try {
-    execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
-    return false;
-  } catch {
-    return 'no prlimit program (util-linux)';
-  }
-}
 
 /** Sets the soft RLIMIT_NOFILE of `pid` (the hard limit stays, so it can be raised again). */
 function setSoftNofile(pid: number, soft: number | 'unlimited'): void {

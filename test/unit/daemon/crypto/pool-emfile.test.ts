@@ -6,23 +6,16 @@
 // named no cause: a 500 InternalError, seen as 1-3 uploads in 60 of a burst against a daemon at
 // `--nofile=64`. Skipped where prlimit is missing.
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prlimitMissing } from '../../../helpers/proc.js';
 
 const poolModule = fileURLToPath(new URL('../../../../daemon/crypto/pool.js', import.meta.url));
 const errorsModule = fileURLToPath(new URL('../../../../daemon/errors.js', import.meta.url));
 
-function prlimitMissing(): false | string {
-  try {
-    execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
-    return false;
-  } catch {
-    return 'no prlimit program (util-linux)';
-  }
-}
 
 // The child: one loaded pool with one MD5 lane's worth of room; then the soft limit is lowered to
 // the lowest free descriptor plus one, so no new thread can start. Three streams share the lane
