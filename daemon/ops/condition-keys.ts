@@ -5,7 +5,8 @@
 // parameters, the tags a write sets and the tags of the object it acts on (read only when a
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
-import { ACTION_BOUND_KEYS, actionHasKey, AWS_REQUEST_TAG, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS, type ConditionContext } from '../auth/bucket-policy.js';
+import type { ConditionContext } from '../auth/bucket-policy.js';
+import { ACTION_BOUND_KEYS, actionHasKey, AWS_REQUEST_TAG, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS } from '../auth/policy-keys.js';
 import { hasPresignParams, parseAmzDate, parseRequestDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 import { parseIsoDateTime } from '../dates.js';

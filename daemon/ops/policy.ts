@@ -7,7 +7,8 @@
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
 // (bucket configuration and listing buckets are never anonymous); users get every S3 operation
 // their policies allow.
-import { PRINCIPAL_TAG, decide, isPublic, namedUsers, parseBucketPolicy, principalUser, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import { decide, isPublic, namedUsers, parseBucketPolicy, principalUser, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
+import { PRINCIPAL_TAG } from '../auth/policy-keys.js';
 import type { User } from '../auth/users.js';
 import { ANONYMOUS_OPERATIONS, type Operation, type Route } from '../http/router.js';
 import { S3Error } from '../errors.js';
