@@ -19,6 +19,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { orAbsent } from './absent-table.js';
+import { CommitSweep } from './commit-sweep.js';
 
 /**
  * How long a release is remembered: past any grace period the reaper asks for (5 s), when a file
@@ -87,18 +88,16 @@ export class DeletionQueue {
   #stagedBatch = false;
   /** MetaStore's write: the batch sweep's commits (without it, no release is batched). */
   readonly #write: (<T>(fn: () => T) => Promise<T>) | undefined;
-  #sweeping: Promise<void> | undefined;
-  /** A batch was stored while the sweep ran: it looks again before it ends. */
-  #again = false;
-  #retry: NodeJS.Timeout | undefined;
-  #closed = false;
-  readonly #onSweepError: ((err: unknown) => void) | undefined;
+  /** The batch sweep (a batch stored while it runs has it look once more); none without `write`. */
+  readonly #sweep: CommitSweep | undefined;
 
   constructor(root: RootDatabase, write?: <T>(fn: () => T) => Promise<T>, onSweepError?: (err: unknown) => void) {
     this.db = root.openDB({ name: 'gc' });
     this.#batches = orAbsent(root.openDB({ name: 'gc-batches', keyEncoding: 'uint32', encoding: 'binary' }) as unknown as Database<Buffer, number> | undefined, 'gc-batches');
     this.#write = write;
-    this.#onSweepError = onSweepError;
+    const batches = this.#batches;
+    // A turn of the event loop before each commit: the sweep starts from a commit's `committed`.
+    this.#sweep = write && new CommitSweep(async () => (await nextTurn(), write(() => this.#moveSome(batches))), BATCH_RETRY_MS, onSweepError);
     for (const key of this.#batches.getKeys({ reverse: true, limit: 1 })) this.#nextBatch = key + 1;
   }
 
@@ -203,37 +202,7 @@ export class DeletionQueue {
    * BATCH_RETRY_MS later; until then the files wait in their batch, which nothing deletes).
    */
   sweepBatches(): Promise<void> {
-    const write = this.#write;
-    const batches = this.#batches;
-    if (write === undefined) return Promise.resolve();
-    if (this.#sweeping !== undefined) {
-      this.#again = true;
-      return this.#sweeping;
-    }
-    this.#sweeping = (async () => {
-      try {
-        do {
-          this.#again = false;
-          for (let more = true; more && !this.#closed; ) {
-            await nextTurn();
-            more = await write(() => this.#moveSome(batches));
-          }
-        } while (this.#again && !this.#closed);
-      } catch (err) {
-        // Nothing of the failed commit was: tried again a little later.
-        this.#onSweepError?.(err);
-        if (!this.#closed && this.#retry === undefined) {
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            void this.sweepBatches();
-          }, BATCH_RETRY_MS);
-          this.#retry.unref();
-        }
-      } finally {
-        this.#sweeping = undefined;
-      }
-    })();
-    return this.#sweeping;
+    return this.#sweep?.run() ?? Promise.resolve();
   }
 
   /** Inside a write transaction: moves up to FILES_PER_COMMIT files of the first batch into the queue; whether any batch is left. */
@@ -263,10 +232,7 @@ export class DeletionQueue {
 
   /** Stops the batch sweep after its current commit (MetaStore.close: the next open goes on with it). */
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
-    await this.#sweeping;
+    await this.#sweep?.close();
   }
 
   /**

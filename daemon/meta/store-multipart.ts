@@ -7,13 +7,13 @@
 // data files a change releases, queued here in the same transaction.
 
 import type { Database } from 'lmdb';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetaConflict } from './commit-errors.js';
 import type { DeletionQueue } from './deletion-queue.js';
 import { objectKey } from './keys.js';
 import { encodeAhead, type EncodedRecord, type ValueEncoder } from './record-encoding.js';
 import { type BucketRecord, type ObjectRecord, type PartRecord, type UploadRecord } from './records.js';
 import type { StoredParts, UploadTables } from './upload-tables.js';
+import { CommitSweep } from './commit-sweep.js';
 
 /** What of MetaStore the multipart transactions use. */
 export interface UploadStoreParts {
@@ -48,16 +48,21 @@ export const SWEEP_RETRY_MS = 5_000;
 
 export class UploadWrites {
   readonly #s: UploadStoreParts;
-  /** The sweep of finished uploads' parts running, if one is. */
-  #sweeping: Promise<void> | undefined;
-  /** An upload finished while the sweep ran (its last batch may have missed it). */
-  #again = false;
-  #closed = false;
-  /** The retry a failed sweep commit scheduled, if one is pending. */
-  #retry: NodeJS.Timeout | undefined;
+  /** The sweep of finished uploads' parts (an upload finished while it ran has it look once more). */
+  readonly #sweep: CommitSweep;
 
   constructor(store: UploadStoreParts) {
     this.#s = store;
+    this.#sweep = new CommitSweep(
+      () =>
+        store.write(() => {
+          const r = store.multipart.sweepFinished(SWEEP_BATCH_PARTS);
+          store.gc.addDue(r.released);
+          return r.more;
+        }),
+      SWEEP_RETRY_MS,
+      (err) => store.onSweepError?.(err),
+    );
   }
 
   /** `check` runs inside the transaction against the bucket (still the one the request saw?). */
@@ -141,47 +146,12 @@ export class UploadWrites {
    * sweep is tried again SWEEP_RETRY_MS later; until then their records keep their files).
    */
   sweepFinished(): Promise<void> {
-    if (this.#sweeping !== undefined) {
-      this.#again = true;
-      return this.#sweeping;
-    }
-    const s = this.#s;
-    this.#sweeping = (async () => {
-      try {
-        do {
-          this.#again = false;
-          for (let more = true; more && !this.#closed; ) {
-            more = await s.write(() => {
-              const r = s.multipart.sweepFinished(SWEEP_BATCH_PARTS);
-              s.gc.addDue(r.released);
-              return r.more;
-            });
-            if (more) await nextTurn();
-          }
-        } while (this.#again && !this.#closed);
-      } catch (err) {
-        // Nothing of the failed batch was committed: tried again a little later.
-        s.onSweepError?.(err);
-        if (!this.#closed && this.#retry === undefined) {
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            void this.sweepFinished();
-          }, SWEEP_RETRY_MS);
-          this.#retry.unref();
-        }
-      } finally {
-        this.#sweeping = undefined;
-      }
-    })();
-    return this.#sweeping;
+    return this.#sweep.run();
   }
 
   /** Stops the sweep after its current batch (MetaStore.close). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
-    await this.#sweeping;
+  close(): Promise<void> {
+    return this.#sweep.close();
   }
 
   /** The stale-upload sweep's batch, in one transaction (upload-tables.ts removeSome). */
