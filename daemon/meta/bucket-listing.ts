@@ -6,6 +6,7 @@
 import type { Database } from 'lmdb';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { BucketRecord } from './records.js';
+import { mayBeBucketName } from './keys.js';
 
 export interface BucketRange {
   /** Only names starting so. */
@@ -23,6 +24,9 @@ export function bucketsPage(db: Database<BucketRecord, string>, range: BucketRan
   const { prefix = '', after = '', limit = Infinity, read } = range;
   const out: BucketRecord[] = [];
   if (limit <= 0) return out;
+  // A prefix longer than any bucket name matches none, and past a few KiB it is no key lmdb-js
+  // can build (a RangeError: ListBuckets answered 500). `after` is a checked bucket name.
+  if (!mayBeBucketName(prefix)) return out;
   // The names with the prefix are contiguous from the prefix itself; those after `after` from it.
   const start = after > prefix ? after : prefix;
   for (const { key, value } of db.getRange(start === '' ? {} : { start })) {

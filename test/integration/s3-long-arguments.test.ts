@@ -1,6 +1,6 @@
 // Arguments longer than anything s3d stores, against the built daemon: listing prefixes and
 // markers past the 1,024-byte key limit, upload ids of another shape than s3d's, bucket names
-// longer than any bucket's. Each used to reach an LMDB key lmdb-js could not build (a RangeError,
+// and ListBuckets prefixes longer than any bucket's name. Each used to reach an LMDB key lmdb-js could not build (a RangeError,
 // 500 InternalError logged with its stack); S3's answers instead: a prefix longer than any key
 // matches nothing, a longer marker bounds the listing as it is (keys compare as UTF-8 bytes), and
 // the response echoes each argument as it was given; NoSuchUpload, NoSuchBucket.
@@ -11,6 +11,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
@@ -21,7 +22,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { startDaemonFor } from '../helpers/daemon.js';
-import { errorCode, send } from '../helpers/http.js';
+import { errorCode, send, xmlField } from '../helpers/http.js';
 import { createBucket, expectS3Error } from '../helpers/s3.js';
 
 const d = await startDaemonFor(t);
@@ -128,4 +129,20 @@ t.test('nothing was logged as an internal error', async (t) => {
     d.jsonLogs().filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => l.msg),
     [],
   );
+});
+
+t.test('a ListBuckets prefix longer than any bucket name matches no bucket, and is echoed', async (t) => {
+  // Past a few KiB the prefix was no key lmdb-js could build: 500 InternalError, its stack logged.
+  for (const prefix of ['b'.repeat(64), 'l'.repeat(5000), 'é'.repeat(2500)]) {
+    const what = `a ${Buffer.byteLength(prefix)}-byte prefix of ${prefix[0]}`;
+    const all = await s3.send(new ListBucketsCommand({ Prefix: prefix }));
+    t.same([all.Prefix, all.Buckets ?? [], all.ContinuationToken], [prefix, [], undefined], `ListBuckets, ${what}`);
+    const paged = await s3.send(new ListBucketsCommand({ Prefix: prefix, MaxBuckets: 1 }));
+    t.same([paged.Prefix, paged.Buckets ?? [], paged.ContinuationToken], [prefix, [], undefined], `ListBuckets with MaxBuckets, ${what}`);
+  }
+  // The bucket's own name as the prefix still finds it (the bound is a bucket name's length).
+  t.same((await s3.send(new ListBucketsCommand({ Prefix: BUCKET }))).Buckets?.map((b) => b.Name), [BUCKET], 'its name as the prefix lists the bucket');
+  const res = await send(d.port, { method: 'GET', path: '/', query: `prefix=${'l'.repeat(5000)}&max-buckets=2` });
+  t.same([res.status, xmlField(res.body, 'Prefix')], [200, 'l'.repeat(5000)], 'raw: 200, the prefix echoed');
+  t.notOk(d.jsonLogs().some((l) => l.op === 'ListBuckets' && l.level === 50), 'no internal error logged');
 });

@@ -74,3 +74,16 @@ t.test('paging through every bucket, page by page, visits each once', async (t) 
     t.ok(read <= names.length + 2 * Math.ceil(names.length / size) + 2, `reading about each once (${read})`);
   }
 });
+
+t.test('a prefix longer than any bucket name matches none and reads nothing', async (t) => {
+  // Past a few KiB such a prefix was no key lmdb-js could build: a RangeError (ListBuckets' 500).
+  const longest = 'a'.repeat(63);
+  await m.createBucket(longest);
+  t.same(m.listBuckets({ prefix: longest }).map((b) => b.name), [longest], 'a 63-byte prefix still finds its bucket');
+  for (const prefix of [longest + 'a', 'a'.repeat(5000), 'é'.repeat(2500)]) {
+    let read = 0;
+    t.same(m.listBuckets({ prefix, read: () => read++ }), [], `a ${Buffer.byteLength(prefix)}-byte prefix: none`);
+    t.same(m.listBuckets({ prefix, after: 'a000', limit: 2 }), [], `… with a token and a limit`);
+    t.equal(read, 0, '… and no bucket read');
+  }
+});
