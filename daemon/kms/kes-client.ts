@@ -32,7 +32,7 @@ export interface KesClientOptions extends Omit<KesConfig, 'identity' | 'auth' | 
   identity?: string;
   /** Trusted roots (loadKesConfig's); unset = Node's defaults. */
   ca?: readonly string[];
-  /** Per attempt, including connect (default 10 s). */
+  /** Per attempt, the whole exchange: a new connection's connect and TLS handshake, the request, the answer (default 10 s). */
   requestTimeoutMs?: number;
   /** Extra attempts on the same endpoint after a network error or 503 (default 2, as kms-go). */
   retries?: number;
