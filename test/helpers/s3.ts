@@ -14,6 +14,11 @@ export function clientFor(d: Pick<TestDaemon, 'endpoint' | 'caCert'>, config: Pa
   return s3Client(d.endpoint, d.caCert, true, config);
 }
 
+/** An SDK client with its defaults (response checksum validation on), on a kept-alive agent of its own. */
+export function keptAliveClient(d: Pick<TestDaemon, 'endpoint' | 'caCert'>): S3Client {
+  return clientFor(d, { requestHandler: { httpAgent: new HttpAgent({ keepAlive: true }) } });
+}
+
 /**
  * d.s3(), but the SDK validates response checksums only when required (no x-amz-checksum-mode).
  * Ranged GETs no longer carry the whole object's x-amz-checksum-* (object.ts drops them on 206);
