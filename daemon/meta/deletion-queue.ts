@@ -9,12 +9,14 @@
 // clock stepped forward an hour made every file due at once, under reads that had just looked
 // their records up, and one stepped back kept them all on disk for the hour.
 //
-// A commit releasing more than FILES_PER_COMMIT files (an object of 10,000 parts deleted or
-// overwritten) queues them as one entry of the `gc-batches` table, in that same commit; later
-// commits move them into the queue FILES_PER_COMMIT at a time (sweepBatches), a turn of the event
-// loop between two: 10,000 puts into the queue held the event loop ~15-40 ms of the delete's
-// commit. A file waiting in a batch is no record's and is not due: the reaper deletes only what
-// the queue holds, and the start-up scan and backups count batches as queued (all).
+// One release of more than FILES_PER_COMMIT files (one add: an object of 10,000 parts deleted or
+// overwritten, the uploads a DeleteBucket transaction removes) is queued as one entry of the
+// `gc-batches` table, in that same commit; later commits move them into the queue
+// FILES_PER_COMMIT at a time (sweepBatches), a turn of the event loop between two: 10,000 puts
+// into the queue held the event loop ~15-40 ms of the delete's commit. The bound is a release's,
+// not a commit's: a commit of many smaller releases (a DeleteObjects of 1,000 keys) queues all
+// their files itself. A file waiting in a batch is no record's and is not due: the reaper deletes
+// only what the queue holds, and the start-up scan counts batches as queued (all).
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
@@ -28,7 +30,7 @@ import { CommitSweep } from './commit-sweep.js';
  */
 export const RELEASE_MEMORY_MS = 60_000;
 
-/** Files one commit queues: more go to a batch, moved into the queue this many to a commit. */
+/** Files one release queues in its own commit: more go to a batch, moved into the queue this many to a commit. */
 export const FILES_PER_COMMIT = 500;
 
 /** A failed commit of the batch sweep is tried again this much later. */
@@ -74,7 +76,7 @@ export class DeletionQueue {
   #stagedDue = false;
   /** Table keys and remembered releases due() looked at (tests: a pass costs what it lists). */
   visited = 0;
-  /** Files put into the queue since start (tests: a commit queues at most FILES_PER_COMMIT). */
+  /** Files put into the queue since start (tests: a large release queues at most FILES_PER_COMMIT a commit). */
   filesQueued = 0;
   /**
    * Releases of more than FILES_PER_COMMIT files, waiting to be moved into the queue: key →
