@@ -5,7 +5,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createCipheriv, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { createCertificate, createTestPki } from '../fixtures/kes-server/certs.js';
 import type { TestPki } from '../fixtures/kes-server/certs.js';
 import { diesWithTest } from './dies-with-test.js';
+import { sweepDeadTestDirs, testDirPrefix } from './test-dirs.js';
 
 import { ROOT } from './root.js';
 export { prng } from './seeded.js';
@@ -165,57 +166,13 @@ process.once('exit', () => {
   for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * startDaemon's data directories are named after the test process that made them:
- * s3d-test-<pid>-XXXXXX (mkdtemp's six characters), its certificates' beside it with `-certs`. The
- * pattern matches nothing else, such as an `s3d-test-XXXXXX` directory a test makes itself.
- */
-const DIR_PREFIX = 's3d-test-';
-const DEAD_DIR = /^s3d-test-(\d+)-[A-Za-z0-9]{6}(?:-certs)?$/;
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes the data (and certificate) directories of test processes that are gone without their
- * exit handler: killed, crashed, or ended by tap at their timeout (their daemons ended with them,
- * diesWithTest). Returns the paths removed. A directory whose process still exists is kept, also
- * when its pid is another process's by now (it goes at a later sweep). Runs when a test process
- * first loads this module (one listing of the temp dir); S3D_KEEP_TEST_DIRS=1 turns it off, so
- * keep that set while the directories of a killed test are being looked at.
- */
-export function sweepDeadTestDirs(): string[] {
-  if (process.env.S3D_KEEP_TEST_DIRS) return [];
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir());
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const m = DEAD_DIR.exec(name);
-    if (!m || processExists(Number(m[1]))) continue;
-    const dir = join(tmpdir(), name);
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      removed.push(dir);
-    } catch {
-      // Another test process sweeping the same directory at once: left to it.
-    }
-  }
-  return removed;
-}
+// The data directories of test processes gone without their exit handler (test-dirs.ts).
 sweepDeadTestDirs();
+/** startDaemon's data directories are named after this process (test-dirs.ts): its pid and start time. */
+const DIR_PREFIX = testDirPrefix();
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), DIR_PREFIX));
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

@@ -5,9 +5,10 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, nodeChild, sweepDeadTestDirs } from '../helpers/daemon.js';
+import { ROOT, nodeChild } from '../helpers/daemon.js';
+import { processStartTime, sweepDeadTestDirs } from '../helpers/test-dirs.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const HELPER = pathToFileURL(join(ROOT, 'dist/test/helpers/daemon.js')).href;
@@ -52,6 +53,7 @@ for (const signal of ['SIGKILL', 'SIGALRM'] as const) {
       rmSync(dataDir, { recursive: true, force: true });
     });
     t.ok(running(pid, dataDir), 'the daemon runs');
+    t.equal(basename(dataDir).slice(0, -6), `s3d-test-${child.pid}-${processStartTime(child.pid!)}-`, "its directory is named by the test process's pid and start time");
     child.kill(signal);
     await gone;
     t.equal(child.signalCode, signal, `the test process ended by ${signal}, no teardown run`);
