@@ -1,5 +1,4 @@
 // x-amz-* query parameters as request headers: how presigned URLs carry the headers they sign.
-import { isChecksumValueHeader } from '../auth/payload.js';
 
 // Query parameters that authenticate or frame the request: never request headers.
 const NOT_HOISTED = new Set([
@@ -18,9 +17,17 @@ const NOT_HOISTED = new Set([
  * URL is therefore sent without a checksum, refused as S3 refuses it (ops/multipart-checksums.ts
  * partChecksum). A checksum sent as a header (one the URL signs as a header) is checked and kept
  * as always.
+ *
+ * The checksum settings beside them are not the request's either. S3 answers checksums to
+ * x-amz-checksum-mode sent as a header only (aws/aws-sdk-java-v2#7035; boto/boto3#3465), and the
+ * JavaScript presigner puts `x-amz-checksum-mode=ENABLED` in every presigned GET and HEAD URL (the
+ * Go SDK's too, aws-sdk-go-v2#3530). Its CreateMultipartUpload and CopyObject URLs carry
+ * ChecksumAlgorithm and ChecksumType as x-amz-checksum-algorithm and x-amz-checksum-type: taken,
+ * they made the upload COMPOSITE, so every part through a presigned UploadPart URL (its checksum
+ * in the query, ignored) was refused and the upload could never complete.
  */
 function queryChecksum(name: string): boolean {
-  return isChecksumValueHeader(name) || name === 'x-amz-sdk-checksum-algorithm';
+  return name.startsWith('x-amz-checksum-') || name === 'x-amz-sdk-checksum-algorithm';
 }
 
 /**

@@ -89,6 +89,8 @@ t.test('boto3: default presigned URLs (V2) and signature_version=s3 clients', { 
   t.equal(r.presigned_checksum_in_url, true, 'boto3 moved x-amz-checksum-sha256 into the V2 URL');
   t.equal(r.presigned_checksum_status, 'ok', 'a wrong checksum in the URL: the upload is taken (S3 ignores checksums in a query)');
   t.same(r.presigned_checksum_head, [null, 11], 'and the object keeps no SHA-256');
+  t.equal(r.presigned_mode_in_url, true, 'boto3 moved x-amz-checksum-mode into the V2 URL');
+  t.equal(r.presigned_mode_answer, null, 'a download through it shows no checksum (S3 answers them to the header only)');
   t.same(r.v2_head, [1000, 'joe', 'AES256', 'text/plain'], 'V2 header auth: PUT with metadata and SSE-S3, HEAD');
   t.same(r.v2_list, ['dir/with space+plus%and ü.txt'], 'V2 ListObjectsV2 (bucket resource with a slash the path lacks)');
   t.same(r.v2_multipart, [true, true], 'V2 multipart upload (?uploads, ?partNumber&uploadId) and parallel ranged download');
