@@ -86,7 +86,11 @@ export function collectStoredHeaders(headers: Readonly<Record<string, string>>, 
     if (codings.length === 0) delete out['content-encoding'];
     else if (codings.length !== all.length) out['content-encoding'] = codings.join(', ');
   }
-  if (out['content-type'] === undefined) out['content-type'] = 'binary/octet-stream';
+  // No type, S3's default. An empty one (the SDK's ContentType '', a browser's File.type for an
+  // unknown extension sent as the header, fog's String bodies) is no media type either: stored
+  // empty it went out as `Content-Type:` with no value, which browsers sniff. A form's empty
+  // Content-Type field is the default on S3 (ops/post-object.ts); PUT, copies and uploads alike.
+  if (out['content-type'] === undefined || out['content-type'].trim() === '') out['content-type'] = 'binary/octet-stream';
   return out;
 }
 

@@ -4,8 +4,10 @@
 // outside the data directory), and the 1024-byte key limit.
 import t from 'tap';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -13,6 +15,7 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +24,7 @@ import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/
 import { filesUnder } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { assertXmlError, encodeKey, raw, xmlField } from '../helpers/http.js';
-import { createBucket, expectSdkError, keptAliveClient } from '../helpers/s3.js';
+import { createBucket, expectSdkError, keptAliveClient, withHeaders } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
 
 let d: TestDaemon;
@@ -79,6 +82,40 @@ t.test('user metadata and representation headers round trip', async (t) => {
   t.equal(after.ETag, `"${md5Hex(Buffer.from('second version'))}"`);
   t.strictSame(after.Metadata, { only: 'this' }, 'metadata replaced, not merged');
   t.equal(after.ContentLanguage, undefined, 'old representation headers gone');
+});
+
+// An empty Content-Type (the SDK's ContentType '', a browser's File.type for an unknown extension
+// sent as the header, fog's String bodies, scripts built on urllib) is no type: the object gets
+// S3's default, binary/octet-stream, as a form's empty Content-Type field does (s3-post-object-
+// handmade). s3d stored it empty and served `Content-Type:` with no value, which browsers sniff.
+t.test('an empty Content-Type is no type: binary/octet-stream (PutObject, CopyObject REPLACE, CreateMultipartUpload)', async (t) => {
+  const typeOf = async (key: string): Promise<Array<string | undefined>> => {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await got.Body!.transformToByteArray();
+    const head = await raw(d.port, { method: 'HEAD', path: `/${bucket}/${key}` });
+    return [got.ContentType, head.headers['content-type']];
+  };
+  const octet = ['binary/octet-stream', 'binary/octet-stream'];
+  for (const [what, value] of [['empty', ''], ['blank', '   ']] as const) {
+    const put = await raw(d.port, { method: 'PUT', path: `/${bucket}/ct-${what}`, headers: { 'content-type': value }, body: 'typed nothing' });
+    t.equal(put.status, 200, `raw PUT, ${what} Content-Type: 200`);
+    t.same(await typeOf(`ct-${what}`), octet, `raw PUT, ${what} Content-Type: GET (SDK) and HEAD (raw) answer binary/octet-stream`);
+  }
+  // The SDK's PutObject turns ContentType '' into application/octet-stream itself; sent as is:
+  await s3.send(withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'ct-sdk', Body: 'typed nothing' }), { 'content-type': '' }));
+  t.same(await typeOf('ct-sdk'), octet, 'SDK PutObject with an empty content-type header');
+
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ct-src', Body: 'typed', ContentType: 'text/plain' }));
+  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'ct-copy', CopySource: `${bucket}/ct-src`, MetadataDirective: 'REPLACE', ContentType: '' }));
+  t.same(await typeOf('ct-copy'), octet, 'CopyObject REPLACE with an empty ContentType: not the source\u2019s, the default');
+  const copied = await raw(d.port, { method: 'PUT', path: `/${bucket}/ct-copy-raw`, headers: { 'x-amz-copy-source': `/${bucket}/ct-src`, 'x-amz-metadata-directive': 'REPLACE', 'content-type': '' } });
+  t.equal(copied.status, 200, 'raw CopyObject REPLACE: 200');
+  t.same(await typeOf('ct-copy-raw'), octet, 'raw CopyObject REPLACE with an empty Content-Type');
+
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'ct-mp', ContentType: '' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'ct-mp', UploadId: up.UploadId, PartNumber: 1, Body: 'one part' }));
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'ct-mp', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  t.same(await typeOf('ct-mp'), octet, 'CreateMultipartUpload with an empty ContentType: the completed object');
 });
 
 t.test('hostile and unusual keys are stored as harmless names and list back exactly', async (t) => {
