@@ -65,6 +65,11 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
     throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey (URL-encoded).');
   }
   if (decoded.startsWith('/')) decoded = decoded.slice(1);
+  // An ARN (`arn:aws:s3:…:accesspoint/ap/object/key`: an access point, an Outposts or Object
+  // Lambda one) names no bucket here, as no bucket name holds a `:`. S3's answer to an ARN it
+  // cannot use (aws-sdk-php#2299), with why: the bare "invalid bucket name" sent the client
+  // looking for a typo in a well-formed ARN.
+  if (decoded.startsWith('arn:')) throw new S3Error('InvalidArgument', 'Invalid copy source bucket name: s3d has no access points; name the source bucket/key.');
   const slash = decoded.indexOf('/');
   const bucket = slash < 0 ? decoded : decoded.slice(0, slash);
   // S3's answers (aws-sdk-cpp#1647, versitygw#1388/#1389): a source bucket no bucket could be

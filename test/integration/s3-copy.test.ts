@@ -1,21 +1,26 @@
 // CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
 // COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
-// keys, copy-source parameters other than versionId and sources naming no valid bucket or no key (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key
-// rotation in place that still reads back after the deletion reaper has run.
+// keys, copy-source parameters other than versionId and sources naming no valid bucket or no key
+// or an access point ARN (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with
+// bounded daemon RSS, and an SSE-C key rotation in place that still reads back after the deletion
+// reaper has run.
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { bucketName, rssKiB, startDaemonFor, testBytes } from '../helpers/daemon.js';
@@ -198,6 +203,26 @@ t.test('a copy source naming no valid bucket, or no key, is 400 InvalidArgument 
     t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nope', CopySource: source }))), { name: 'InvalidArgument', status: 400, message: 'Invalid copy source object key' }, JSON.stringify(source));
   }
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'nope' }))), 'NotFound/404', 'nothing was copied');
+});
+
+t.test('an access point ARN as the copy source is 400 InvalidArgument saying s3d has none', async (t) => {
+  // S3 answers an ARN it cannot use "Invalid copy source bucket name" (aws-sdk-php#2299); a
+  // well-formed one names an access point there, which s3d does not have: the answer says so
+  // rather than call a well-formed ARN a bad bucket name.
+  const message = 'Invalid copy source bucket name: s3d has no access points; name the source bucket/key.';
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'arn' }));
+  for (const source of [
+    'arn:aws:s3:us-east-1:123456789012:accesspoint/my-ap/object/q',
+    `/arn:aws:s3:us-east-1:123456789012:accesspoint/my-ap/object/${encodeURIComponent('q?x')}?versionId=null`,
+    encodeURIComponent('arn:aws:s3-outposts:us-east-1:123456789012:outpost/op-01ac5d28a6a232904/accesspoint/ap/object/q'),
+    'arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/olap/object/q',
+  ]) {
+    t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'arn', CopySource: source }))), { name: 'InvalidArgument', status: 400, message }, `CopyObject ${source}`);
+    t.same(await sdkFailure(s3.send(new UploadPartCopyCommand({ Bucket: B, Key: 'arn', UploadId: up.UploadId, PartNumber: 1, CopySource: source }))), { name: 'InvalidArgument', status: 400, message }, `UploadPartCopy ${source}`);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'arn' }))), 'NotFound/404', 'nothing was copied');
+  t.equal((await s3.send(new ListPartsCommand({ Bucket: B, Key: 'arn', UploadId: up.UploadId }))).Parts, undefined, 'no part was stored');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'arn', UploadId: up.UploadId }));
 });
 
 t.test('a copy of a multipart object is a single-part object with the MD5 ETag', async (t) => {
