@@ -69,7 +69,10 @@ async function main(argv: string[]): Promise<number> {
   const out = (l: string): void => void process.stdout.write(l + '\n');
   const err = (l: string): void => void process.stderr.write(l + '\n');
   const secretWarnings: string[] = [];
-  if (args[0] === 'verify' || args[0] === 'metrics-token') {
+  // A command's help reads no secret: `s3d verify --help` run with the service's environment
+  // failed (exit 2) on a secret file it could not read, before saying how to use it.
+  const asksHelp = args.includes('--help') || args.includes('-h');
+  if (!asksHelp && (args[0] === 'verify' || args[0] === 'metrics-token')) {
     const failed = await secretsFromFiles(args[0], err, secretWarnings);
     if (failed !== undefined) return failed;
     for (const w of secretWarnings) err(`s3d ${args[0]}: warning: ${w}`);
@@ -93,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     out(versionLine());
     return 0;
   }
-  if (args.includes('--help') || args.includes('-h')) {
+  if (asksHelp) {
     // Asked for: on stdout (`s3d --help | less`); after a usage error: on stderr.
     out(USAGE);
     return 0;
@@ -110,6 +113,16 @@ async function main(argv: string[]): Promise<number> {
   return serve(args, secretWarnings);
 }
 
+const METRICS_TOKEN_USAGE = `usage: s3d metrics-token [--dev]
+
+  Prints a bearer token of the root user (S3_ROOT_USER and S3_ROOT_PASSWORD, or their _FILE
+  twins; with --dev and neither set, the development credentials of s3d server --dev) for
+  Prometheus to read the metrics with (S3_PROMETHEUS_AUTH_TYPE=jwt, the default): HS512, issuer
+  prometheus, valid 100 years. A new root password makes every token invalid. Run it with the
+  service's environment (docs/operations.md, Health and metrics).
+
+  Exit status: 0 the token is on stdout; 2 usage, or the credentials are missing or invalid.`;
+
 /**
  * `s3d metrics-token [--dev]`: a bearer token for the metrics (S3_PROMETHEUS_AUTH_TYPE=jwt, the
  * default), of the root user in S3_ROOT_USER and S3_ROOT_PASSWORD (with --dev and neither set, the
@@ -117,9 +130,15 @@ async function main(argv: string[]): Promise<number> {
  * generate` makes them. A new root password makes every token invalid.
  */
 async function metricsTokenCommand(args: string[], env: NodeJS.ProcessEnv, out: (l: string) => void, err: (l: string) => void): Promise<number> {
+  // As `s3d verify --help` and `s3d backup --help`: the usage on stdout, exit 0 (it was a usage
+  // error, `unknown argument "--help"`, exit 2).
+  if (args.includes('--help') || args.includes('-h')) {
+    out(METRICS_TOKEN_USAGE);
+    return 0;
+  }
   const unknown = args.find((a) => a !== '--dev');
   if (unknown !== undefined) {
-    err(`s3d metrics-token: unknown argument ${JSON.stringify(unknown)}\nusage: s3d metrics-token [--dev]`);
+    err(`s3d metrics-token: unknown argument ${JSON.stringify(unknown)}\n${METRICS_TOKEN_USAGE}`);
     return 2;
   }
   const { ConfigError, rootCredentials } = await import('./config.js');

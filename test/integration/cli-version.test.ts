@@ -41,6 +41,36 @@ t.test('s3d --help on stdout, a usage error on stderr', async (t) => {
   t.match(none.stderr, /^usage: s3d server DIR/, 'the usage on stderr');
 });
 
+t.test("each command's --help (and -h) prints its usage on stdout, exit 0, whatever the environment holds", async (t) => {
+  // `s3d metrics-token --help` was a usage error (`unknown argument "--help"`, exit 2), and
+  // `s3d verify --help` run with the service's environment stopped (exit 2) on a secret file it
+  // could not read before saying anything about its use. Help reads no secret.
+  const brokenSecrets = { S3_ROOT_PASSWORD_FILE: '/nonexistent/s3d-root-password', S3_KMS_SECRET_KEY_FILE: '/nonexistent/s3d-kms-key' };
+  const cases: Array<[string[], RegExp]> = [
+    [['metrics-token', '--help'], /^usage: s3d metrics-token \[--dev\]\n\n {2}Prints a bearer token of the root user/],
+    [['metrics-token', '-h'], /^usage: s3d metrics-token \[--dev\]\n/],
+    [['metrics-token', '--dev', '--help'], /^usage: s3d metrics-token \[--dev\]\n/],
+    [['verify', '--help'], /^usage: s3d verify DIR \[--deep\] \[--bucket NAME\] \[--dev\]\n/],
+    [['verify', '/var/lib/s3d', '--deep', '-h'], /^usage: s3d verify DIR/],
+    [['backup', '--help'], /^usage: s3d backup DIR DEST/],
+    [['--help'], /^usage: s3d server DIR \[--dev\]\n/],
+  ];
+  for (const env of [{}, brokenSecrets]) {
+    for (const [args, usage] of cases) {
+      const r = await runS3d(args, env, 10_000);
+      const what = `s3d ${args.join(' ')}${env === brokenSecrets ? ' (secret files that cannot be read)' : ''}`;
+      t.equal(r.code, 0, `${what}: exit 0`);
+      t.match(r.stdout, usage, 'its usage on stdout');
+      t.equal(r.stderr, '', 'nothing on stderr');
+    }
+  }
+  // Still a usage error: an argument metrics-token does not take, with its usage after it.
+  const bogus = await runS3d(['metrics-token', '--bogus'], {}, 10_000);
+  t.equal(bogus.code, 2, 'an unknown argument: exit 2');
+  t.match(bogus.stderr, /^s3d metrics-token: unknown argument "--bogus"\nusage: s3d metrics-token \[--dev\]\n/, 'saying so, then the usage');
+  t.equal(bogus.stdout, '');
+});
+
 t.test('a usage error says what is wrong before the usage, and starts nothing', async (t) => {
   // `-dev` (one dash) was taken for DIR: s3d made and served a new, empty directory named -dev.
   const cwd = mkdtempSync(join(tmpdir(), 's3d-usage-'));
