@@ -180,6 +180,39 @@ t.test('every entry of the repository root is a documented folder or one of the 
 });
 
 /**
+ * The directories the docs' commands make inside the clone, where they are run: `s3d server
+ * ./data` (npm start) and `npm run kes:dev -- ./kes-dev`, whose root.key is the KES admin
+ * identity's private key. One git does not ignore is a `git add -A` away from being committed.
+ */
+function clonePathsTheDocsWrite(): Set<string> {
+  const out = new Set<string>();
+  for (const rel of DOCS) {
+    for (const m of read(rel).matchAll(/(?:\bserver|\bkes:dev --|\bbackup(?: \S+)?|--into) \.\/([\w.-]+)/g)) out.add(m[1]!);
+  }
+  return out;
+}
+
+t.test("what the docs' commands write into the clone is ignored by git", async (t) => {
+  const dirs = clonePathsTheDocsWrite();
+  t.ok(dirs.has('data') && dirs.has('kes-dev'), `${[...dirs].sort().join(', ')} found`);
+  const gitignore = new Set(read('.gitignore').split('\n').map((l) => l.trim().replace(/^\//, '').replace(/\/$/, '')));
+  for (const dir of [...dirs].sort()) {
+    // git's own answer where this is a checkout; else .gitignore's entry for the folder.
+    const ignored = existsSync(join(ROOT, '.git'))
+      ? (() => {
+          try {
+            execFileSync('git', ['check-ignore', '-q', '--no-index', `${dir}/root.key`], { cwd: ROOT });
+            return true;
+          } catch {
+            return false;
+          }
+        })()
+      : gitignore.has(dir);
+    t.ok(ignored, `./${dir}/, which the docs' commands write, is in .gitignore`);
+  }
+});
+
+/**
  * The folder a line of docs/architecture.md describes: a row of the module table names its folder
  * first (`rowPattern` takes it from the row); a larger folder's row points to a section of its own (`### \`daemon/ops/\``), whose lines
  * up to the next heading are about that folder.
