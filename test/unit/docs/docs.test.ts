@@ -192,6 +192,25 @@ function clonePathsTheDocsWrite(): Set<string> {
   return out;
 }
 
+t.test('the docs say what the `s3d` of their commands is, in the clone and installed', async (t) => {
+  // Every guide writes `s3d verify DIR`, `s3d backup DIR DEST`, `s3d metrics-token`, but a clone
+  // or an install puts no `s3d` on the PATH, and `npx s3d` outside the clone fetches whatever npm
+  // package has that name: the README must say it is package.json's bin, run with node.
+  const bin = (JSON.parse(read('package.json')) as { bin?: Record<string, string> }).bin?.s3d;
+  t.equal(bin, 'dist/daemon/main.js', "package.json's bin s3d");
+  const unit = read('systemd/s3d.service');
+  const installed = `/opt/s3d/${bin}`;
+  t.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${installed.replace(/\./g, '\\.')} server `, 'm'), `the unit runs ${installed}`);
+  const readme = read('README.md');
+  const intro = readme.slice(0, readme.indexOf('\n## '));
+  t.ok(intro.includes(`\`node ${bin} `), `the README's opening says s3d is \`node ${bin} …\` in the clone`);
+  t.ok(intro.includes(`\`node ${installed} `), `and \`node ${installed} …\` installed`);
+  // Install's own prose, up to its first sub-section (section() would stop at the `# comment` lines of its shell block).
+  const ops = read('docs/operations.md');
+  const install = ops.slice(ops.indexOf('\n## Install\n'), ops.indexOf('\n### ', ops.indexOf('\n## Install\n')));
+  t.ok(/`s3d` .*`(?:\/usr\/bin\/)?node /s.test(install) && install.includes(`node ${installed} `), `docs/operations.md's Install says s3d is node ${installed}`);
+});
+
 t.test("what the docs' commands write into the clone is ignored by git", async (t) => {
   const dirs = clonePathsTheDocsWrite();
   t.ok(dirs.has('data') && dirs.has('kes-dev'), `${[...dirs].sort().join(', ')} found`);
