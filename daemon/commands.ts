@@ -72,10 +72,14 @@ async function main(argv: string[]): Promise<number> {
   // A command's help reads no secret: `s3d verify --help` run with the service's environment
   // failed (exit 2) on a secret file it could not read, before saying how to use it.
   const asksHelp = args.includes('--help') || args.includes('-h');
-  if (!asksHelp && (args[0] === 'verify' || args[0] === 'metrics-token')) {
-    const failed = await secretsFromFiles(args[0], err, secretWarnings);
+  if (!asksHelp && (args[0] === 'verify' || args[0] === 'backup' || args[0] === 'metrics-token')) {
+    const failed = args[0] === 'backup' ? undefined : await secretsFromFiles(args[0], err, secretWarnings);
+    // The variables they do not read, as the server warns of them (config.ts): a misspelt one in
+    // the shared env file (S3_MIN_FREE_DIS for the reserve a backup leaves, S3_KMS_SECRET_KY for
+    // the key a deep verify needs) was silently not applied. After a configuration error too.
+    const { unknownVariableWarnings } = await import('./config.js');
+    for (const w of [...secretWarnings, ...unknownVariableWarnings(process.env)]) err(`s3d ${args[0]}: warning: ${w}`);
     if (failed !== undefined) return failed;
-    for (const w of secretWarnings) err(`s3d ${args[0]}: warning: ${w}`);
   }
   if (args[0] === 'verify') {
     releaseEarlyHup();

@@ -71,6 +71,29 @@ t.test("each command's --help (and -h) prints its usage on stdout, exit 0, whate
   t.equal(bogus.stdout, '');
 });
 
+t.test('verify, backup and metrics-token warn of S3_* variables they do not read, as the server does', async (t) => {
+  // They read the daemon's env file (the verify and backup units' EnvironmentFile=): a misspelt
+  // S3_MIN_FREE_DISK let a backup eat the daemon's reserve, a misspelt S3_KMS_SECRET_KEY left a
+  // deep verify without its key, and neither said a word about the name.
+  const cwd = mkdtempSync(join(tmpdir(), 's3d-tool-warnings-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['backup', join(cwd, 'none'), join(cwd, 'dest')], { S3_MIN_FREE_DIS: '5%' }, /^s3d backup: warning: S3_MIN_FREE_DIS is not a variable s3d reads: it is ignored \(did you mean S3_MIN_FREE_DISK\?\)$/m],
+    [['verify', join(cwd, 'none'), '--deep'], { S3_KMS_SECRET_KY: 'k:x' }, /^s3d verify: warning: S3_KMS_SECRET_KY is not a variable s3d reads: it is ignored \(did you mean S3_KMS_SECRET_KEY\?\)$/m],
+    [['verify', join(cwd, 'none')], { MINIO_KMS_SECRET_KEY: 'k:x' }, /^s3d verify: warning: MINIO_KMS_SECRET_KEY is MinIO's name, which s3d does not read: it is ignored \(s3d reads S3_KMS_SECRET_KEY\)$/m],
+    [['metrics-token'], { S3_ROOT_USER: 'admin', S3_ROOT_PASWORD: 'change-me-please' }, /^s3d metrics-token: warning: S3_ROOT_PASWORD is not a variable s3d reads: it is ignored \(did you mean S3_ROOT_PASSWORD\?\)$/m],
+  ];
+  for (const [args, env, warning] of cases) {
+    const r = await runS3d(args, env, 10_000);
+    t.match(r.stderr, warning, `s3d ${args[0]} with ${Object.keys(env).join(', ')}: warned`);
+    t.equal(r.code, 2, 'and refused as before (no such store, no password)');
+  }
+  t.same(readdirSync(cwd), [], 'nothing was made');
+  // Nothing to warn of: nothing said.
+  const dev = await runS3d(['metrics-token', '--dev'], {}, 10_000);
+  t.same([dev.code, dev.stderr], [0, ''], 'metrics-token --dev alone: the token, no warning');
+});
+
 t.test('a usage error says what is wrong before the usage, and starts nothing', async (t) => {
   // `-dev` (one dash) was taken for DIR: s3d made and served a new, empty directory named -dev.
   const cwd = mkdtempSync(join(tmpdir(), 's3d-usage-'));
