@@ -36,6 +36,7 @@ import { createBucket, getBytes } from '../helpers/s3.js';
 import { ssec } from '../helpers/sse.js';
 import { pollUntil, sleep } from '../helpers/wait.js';
 import { holdFile, takeBackupHold } from '../../daemon/storage/backup-hold.js';
+import { projectPath } from '../helpers/root.js';
 
 const MiB = 1024 * 1024;
 const HOLDING = 'a backup holds deletions (s3d backup): released data files stay on disk until it ends';
@@ -405,6 +406,26 @@ t.test('a backup SIGKILLed mid-way: the daemon deletes again, DEST is refused', 
     t.match(r2.stderr, new RegExp(`${sig} again: stopped at once; .*dest/\\.s3d was removed|${sig} again: stopped at once; .*dest was removed`), 'at once, saying what it removed');
     t.notOk(existsSync(join(twiceDest, '.s3d')), 'nothing of the backup is left in DEST');
   }
+});
+
+t.test("what a backup writes in DIR is what docs/operations.md's Backups says it writes", async (t) => {
+  // The Cost bullet said "besides the hold file (and, the first time, .s3d/store-id) it writes
+  // nothing in DIR", while the backup also writes its record, .s3d/last-backup (Monitoring).
+  const store = await startDaemon({});
+  const s3 = store.s3();
+  const bucket = await createBucket(s3, 'writes');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: testBytes(300_001, 1) }));
+  t.equal(await store.stop(), 0, 'the daemon stopped: nothing else writes DIR');
+  const entries = (dir: string): string[] => readdirSync(dir, { recursive: true }).map(String).sort();
+  const before = new Set(entries(join(store.dataDir, '.s3d')));
+  const done = await backup(store.dataDir, newDest(t)).done;
+  t.equal(done.code, 0, `backed up (${done.stderr.trim()})`);
+  const made = entries(join(store.dataDir, '.s3d')).filter((e) => !before.has(e));
+  t.ok(made.length > 0, `the backup left ${made.join(', ')} in DIR/.s3d`);
+  const ops = readFileSync(projectPath('docs/operations.md'), 'utf8');
+  const cost = /^- \*\*Cost:\*\*[^]*?(?=^- \*\*)/m.exec(ops)?.[0] ?? '';
+  t.match(cost, /it writes nothing in DIR/, "docs/operations.md's Backups has its Cost bullet");
+  for (const name of made) t.ok(cost.includes(`\`.s3d/${name}\``), `.s3d/${name}, which the backup writes, is named there`);
 });
 
 t.test('refusals and failures', async (t) => {
