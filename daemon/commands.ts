@@ -74,9 +74,9 @@ async function main(argv: string[]): Promise<number> {
   const asksHelp = args.includes('--help') || args.includes('-h');
   if (!asksHelp && (args[0] === 'verify' || args[0] === 'backup' || args[0] === 'metrics-token')) {
     const failed = args[0] === 'backup' ? undefined : await secretsFromFiles(args[0], err, secretWarnings);
-    // The variables they do not read, as the server warns of them (config.ts): a misspelt one in
-    // the shared env file (S3_MIN_FREE_DIS for the reserve a backup leaves, S3_KMS_SECRET_KY for
-    // the key a deep verify needs) was silently not applied. After a configuration error too.
+    // The variables they do not read, as the server warns of them (config.ts): a misspelling in
+    // the shared env file (of S3_MIN_FREE_DISK, the reserve a backup leaves, or of the key a deep
+    // verify needs) was silently not applied. After a configuration error too.
     const { unknownVariableWarnings } = await import('./config.js');
     for (const w of [...secretWarnings, ...unknownVariableWarnings(process.env)]) err(`s3d ${args[0]}: warning: ${w}`);
     if (failed !== undefined) return failed;
