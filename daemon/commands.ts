@@ -21,7 +21,7 @@ const USAGE = `usage: s3d server DIR [--dev]
           ROOT/<UTC timestamp>, keeping the newest N there (s3d backup --help)
   metrics-token  prints a bearer token of the root user (S3_ROOT_USER, S3_ROOT_PASSWORD) for
           Prometheus to read the metrics with (S3_PROMETHEUS_AUTH_TYPE=jwt, the default; a user
-          allowed admin:Prometheus gets its own from mc admin prometheus generate)
+          allowed admin:Prometheus gets its own from mc admin prometheus generate; s3d metrics-token --help)
 
 Configuration comes from S3_* environment variables; see README.md.`;
 
