@@ -9,14 +9,15 @@
 // clock stepped forward an hour made every file due at once, under reads that had just looked
 // their records up, and one stepped back kept them all on disk for the hour.
 //
-// One release of more than FILES_PER_COMMIT files (one add: an object of 10,000 parts deleted or
-// overwritten, the uploads a DeleteBucket transaction removes) is queued as one entry of the
-// `gc-batches` table, in that same commit; later commits move them into the queue
-// FILES_PER_COMMIT at a time (sweepBatches), a turn of the event loop between two: 10,000 puts
-// into the queue held the event loop ~15-40 ms of the delete's commit. The bound is a release's,
-// not a commit's: a commit of many smaller releases (a DeleteObjects of 1,000 keys) queues all
-// their files itself. A file waiting in a batch is no record's and is not due: the reaper deletes
-// only what the queue holds, and the start-up scan counts batches as queued (all).
+// A commit puts at most FILES_PER_COMMIT files into the queue: the releases (adds) past that bound
+// (one of 10,000 parts deleted or overwritten, the uploads a DeleteBucket transaction removes, the
+// keys of a DeleteObjects or lifecycle commit past the first 500 files) are stored in entries of
+// the `gc-batches` table (10,000 files each at most), in that same commit; later commits move them
+// into the queue FILES_PER_COMMIT at a time (sweepBatches), a turn of the event loop between two:
+// 10,000 puts into the queue held the event loop ~15-40 ms of the commit. The bound was a release's until
+// 2026-12-07: a DeleteObjects commit of 200 objects of 500 parts queued all 100,000 files itself.
+// A file waiting in a batch is no record's and is not due: the reaper deletes only what the queue
+// holds, and the start-up scan counts batches as queued (all).
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
@@ -30,8 +31,15 @@ import { CommitSweep } from './commit-sweep.js';
  */
 export const RELEASE_MEMORY_MS = 60_000;
 
-/** Files one release queues in its own commit: more go to a batch, moved into the queue this many to a commit. */
+/** Files a commit puts into the queue: the releases past them go to a batch, moved into the queue this many to a commit. */
 export const FILES_PER_COMMIT = 500;
+
+/**
+ * Files a batch entry holds at most: each sweep commit writes back what is left of the first one,
+ * so one entry of a whole commit's files (100,000 and more) rewrote megabytes a commit. 10,000:
+ * the parts of the largest object, what one entry held before 2026-12-07.
+ */
+const FILES_PER_BATCH = 10_000;
 
 /** A failed commit of the batch sweep is tried again this much later. */
 const BATCH_RETRY_MS = 5_000;
@@ -76,10 +84,10 @@ export class DeletionQueue {
   #stagedDue = false;
   /** Table keys and remembered releases due() looked at (tests: a pass costs what it lists). */
   visited = 0;
-  /** Files put into the queue since start (tests: a large release queues at most FILES_PER_COMMIT a commit). */
+  /** Files put into the queue since start (tests: a commit queues at most FILES_PER_COMMIT). */
   filesQueued = 0;
   /**
-   * Releases of more than FILES_PER_COMMIT files, waiting to be moved into the queue: key →
+   * Files commits released past FILES_PER_COMMIT, waiting to be moved into the queue: key →
    * batchValue. In a store opened read-only that has no such table (an earlier version's: lmdb-js
    * creates no table there), the empty stand-in of absent-table.ts.
    */
@@ -88,6 +96,10 @@ export class DeletionQueue {
   #nextBatch = 1;
   /** The write transaction running now stored a batch. */
   #stagedBatch = false;
+  /** Files the write transaction running now put into the queue with add (towards FILES_PER_COMMIT). */
+  #stagedCount = 0;
+  /** The releases of the write transaction running now past FILES_PER_COMMIT: its batch, stored by flush. */
+  #spilled: string[][] = [];
   /** MetaStore's write: the batch sweep's commits (without it, no release is batched). */
   readonly #write: (<T>(fn: () => T) => Promise<T>) | undefined;
   /** The batch sweep (a batch stored while it runs has it look once more); none without `write`. */
@@ -123,6 +135,22 @@ export class DeletionQueue {
     this.#dequeued = false;
     this.#stagedDue = false;
     this.#stagedBatch = false;
+    this.#stagedCount = 0;
+    this.#spilled = [];
+  }
+
+  /**
+   * MetaStore: the callback returned, its writes all asked for; a write of the transaction still.
+   * The releases past the commit's bound are stored together, in entries of FILES_PER_BATCH files
+   * (not one each: the sweep would move a few files a commit), a write of their joined ids each
+   * (47-133 ms for 99,500 on a 2-core VM at load ~19, where their puts into the queue took
+   * 0.85-1.3 s).
+   * Not in end(), which runs after a callback that threw too: its transaction is not committed.
+   */
+  flush(): void {
+    const spilled = this.#spilled;
+    this.#spilled = [];
+    if (spilled.length > 0) this.#addBatch(this.#batches, spilled);
   }
 
   /**
@@ -140,6 +168,8 @@ export class DeletionQueue {
     this.#dequeued = false;
     this.#stagedDue = false;
     this.#stagedBatch = false;
+    this.#stagedCount = 0;
+    this.#spilled = [];
     if ((staged === undefined || staged.length === 0) && !dequeued && !due && !batched) return undefined;
     return {
       committed: () => {
@@ -163,8 +193,15 @@ export class DeletionQueue {
    * until the commit lands, their grace timed from then; outside one, released now.
    */
   add(files: string[]): void {
-    // Within a MetaStore write: a large release is one batch, moved into the queue after the commit.
-    if (this.#staged !== undefined && this.#write !== undefined && files.length > FILES_PER_COMMIT) return this.#addBatch(this.#batches, files);
+    // Within a MetaStore write: a release that would take the commit past its bound goes to the
+    // commit's batch, moved into the queue after the commit. (Whole: the next, smaller, may fit.)
+    if (this.#staged !== undefined && this.#write !== undefined) {
+      if (this.#stagedCount + files.length > FILES_PER_COMMIT) {
+        this.#spilled.push(files);
+        return;
+      }
+      this.#stagedCount += files.length;
+    }
     const now = Date.now();
     this.filesQueued += files.length;
     for (const f of files) void this.db.put(f, now);
@@ -190,10 +227,21 @@ export class DeletionQueue {
     else this.#stagedDue = true;
   }
 
-  /** Inside a MetaStore write: `files` stored as one batch (the only write: ~0.1 ms for 10,000). */
-  #addBatch(batches: Database<Buffer, number>, files: string[]): void {
-    void batches.put(this.#nextBatch++, batchValue(0, Buffer.from(files.join('\n') + '\n')));
-    this.#stagedBatch = true;
+  /** Inside a MetaStore write: the files of the releases `spilled` stored as batches of up to FILES_PER_BATCH. */
+  #addBatch(batches: Database<Buffer, number>, spilled: string[][]): void {
+    let chunk: string[] = [];
+    const store = (): void => {
+      void batches.put(this.#nextBatch++, batchValue(0, Buffer.from(chunk.join('\n') + '\n')));
+      this.#stagedBatch = true;
+      chunk = [];
+    };
+    for (const files of spilled) {
+      for (const f of files) {
+        chunk.push(f);
+        if (chunk.length === FILES_PER_BATCH) store();
+      }
+    }
+    if (chunk.length > 0) store();
   }
 
   /**

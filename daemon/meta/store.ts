@@ -236,6 +236,8 @@ export class MetaStore {
       this.gc.begin();
       try {
         out = fn();
+        // The releases past the commit's bound, stored as a batch in this same transaction.
+        this.gc.flush();
       } catch (err) {
         failure = err;
         // Throwing aborts the transaction: nothing of it is written.

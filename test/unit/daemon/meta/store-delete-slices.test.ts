@@ -213,3 +213,68 @@ t.test('stats().entries (s3d_lmdb_entries) counts a batch of released files not 
   t.equal(ro.stats().entries, 1 + queued + batches, 'the bucket, the files queued so far, and the batch');
   await ro.close();
 });
+
+// The bound is a commit's, not one release's: a DeleteObjects commit (up to 250 keys,
+// ops/delete-objects.ts) of objects of 500 parts each, a lifecycle batch, released each key's files
+// in a release of its own, under the bound, and all of them went into the queue in that one commit.
+const SOME_PARTS = 500;
+const KEYS = 100;
+const multipart = (parts: number): ObjectRecord => ({ ...big(), size: parts * (5 << 20), etag: `${'e'.repeat(32)}-${parts}`, parts: Array.from({ length: parts }, (_, i) => part(i + 1)) });
+const oneFile = (): ObjectRecord => ({ ...small(), data: { file: `f${String(++files).padStart(31, '0')}` }, stored: 33 });
+
+async function manyObjects(m: MetaStore, n: number, record: () => ObjectRecord): Promise<{ keys: string[]; released: string[] }> {
+  await m.createBucket('b');
+  const keys: string[] = [];
+  const released: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `k${String(i).padStart(4, '0')}`;
+    keys.push(key);
+    released.push(...filesOf(await m.putObject('b', key, record())));
+  }
+  return { keys, released };
+}
+
+t.test(`DeleteObjects of ${KEYS} objects of ${SOME_PARTS} parts each: at most 500 files queued a turn (the commit's bound, not a release's); every file queued once`, async (t) => {
+  const m = openStore(t);
+  const { keys, released } = await manyObjects(m, KEYS, () => multipart(SOME_PARTS));
+  const r = await byTurn(m, () => m.deleteObjects('b', keys.map((key) => ({ key }))));
+  t.ok(most(r.queued) <= MOST_A_TURN, `at most ${MOST_A_TURN} files queued a turn (most: ${most(r.queued)})`);
+  t.equal(sum(r.queued), KEYS * SOME_PARTS, 'every part file queued once');
+  t.same(m.queuedFiles(KEYS * SOME_PARTS + 10).sort(), released.sort(), 'the queue holds the part files, and nothing else');
+  t.equal(m.getObject('b', keys[0]!), undefined, 'deleted');
+});
+
+t.test('a lifecycle expiration of 1,000 objects of one data file each: at most 500 files queued a turn; every file queued once', async (t) => {
+  const m = openStore(t);
+  const { keys, released } = await manyObjects(m, 1000, oneFile);
+  const expected = keys.map((key) => ({ key, etag: m.getObject('b', key)!.etag, mtime: m.getObject('b', key)!.mtime }));
+  const r = await byTurn(m, () => m.deleteObjectsIfUnchanged('b', expected));
+  t.ok(most(r.queued) <= MOST_A_TURN, `at most ${MOST_A_TURN} files queued a turn (most: ${most(r.queued)})`);
+  t.equal(sum(r.queued), 1000, 'every file queued once');
+  t.same(m.queuedFiles(2000).sort(), released.sort(), 'the queue holds their files, and nothing else');
+});
+
+t.test('a stop right after a DeleteObjects of many multipart objects: every released file named by the queue or a batch, and the next open queues them', async (t) => {
+  const dir = storeDir(t);
+  const m = new MetaStore(dir);
+  const { keys, released } = await manyObjects(m, KEYS, () => multipart(SOME_PARTS));
+  await m.deleteObjects('b', keys.map((key) => ({ key })));
+  // Closed at once: the sweep stops after the commit it is in (if it began one).
+  await m.close();
+  const root = open({ path: join(dir, 'meta'), maxDbs: 16, readOnly: true });
+  const batches = (root.openDB({ name: 'gc-batches' }).getStats() as { entryCount: number }).entryCount;
+  await root.close();
+  // 49,500 files past the bound: five entries of up to 10,000 (one of them all, each sweep commit
+  // rewrote what was left of it: megabytes), the sweep stopped after at most a commit of 500.
+  t.ok(batches >= 4 && batches <= 5, `the commit\u2019s releases past the bound in entries of 10,000 files (${batches} left)`);
+  const again = new MetaStore(dir, { readOnly: true });
+  const snapshot = again.referenceSnapshot({ queued: true });
+  const seen = await snapshot.files(new Set<string>(), () => false);
+  snapshot.release();
+  t.ok(released.every((f) => seen!.has(f)), 'a snapshot counts every released file as queued (the start-up scan leaves them alone)');
+  t.same(again.queuedFiles(KEYS * SOME_PARTS + 10).sort(), released.sort(), 'queued or waiting: every released file, once');
+  await again.close();
+  const reopened = openStore(t, dir);
+  await inside(reopened).gc.sweepBatches?.();
+  t.same(reopened.dueFiles(0, KEYS * SOME_PARTS + 10).sort(), released.sort(), 'all due from the queue once the open swept the batch');
+});
