@@ -638,7 +638,9 @@ function parseAuthorizationCached(authorization: string, region: string | undefi
   const tail = at < 0 ? ',' : authorization.slice(at + 'Signature='.length);
   const id = tail.includes(',') ? undefined : `${region ?? '*'}\n${service}\n${authorization.slice(0, at)}`;
   const cached = id === undefined ? undefined : parsedAuthorizations.get(id);
-  if (cached !== undefined) return { ...cached, signature: tail.trim() };
+  // Fields named, not spread: on this Node a spread followed by another property takes V8's slow
+  // path (~0.5 µs, on every signed request).
+  if (cached !== undefined) return { credential: cached.credential, signedHeaders: cached.signedHeaders, signature: tail.trim() };
   const parsed = parseAuthorizationHeader(authorization);
   const credential = parseCredential(parsed.credential, headerMalformed, region, service);
   const signedHeaders = parseSignedHeaders(parsed.signedHeaders, headerMalformed);

@@ -405,7 +405,9 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
         // concurrent overwrite sends the loop round again.
         const accessed = (): void => objectAccessed(env, ctx, head ? 's3:ObjectAccessed:Head' : 's3:ObjectAccessed:Get', key, rec);
         const b = env.meta.getBucket(ctx.bucket!)!;
-        const headers = { ...objectResponseHeaders(rec, ctx.query), ...readVersionHeader(b, rec), ...lockHeaders(rec), ...sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), ...(b.lifecycle === undefined ? {} : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null)) };
+        // Added to objectResponseHeaders' own fresh object, not spread into another: four spreads
+        // in one literal took V8's slow path on every GET and HEAD (~0.6 µs). Same keys, same order.
+        const headers = Object.assign(objectResponseHeaders(rec, ctx.query), readVersionHeader(b, rec), lockHeaders(rec), sseResponseHeaders(rec.sse, customerKeyMd5(ctx.headers)), b.lifecycle === undefined ? undefined : expirationHeader(b.lifecycle, key, rec, ctx.query.get('versionId') === null));
         // The tag count only to a requester who may read the tags, the lock's mode and date only to
         // one who may read the retention, the legal hold likewise: as S3 sends them.
         const lockMode = headers['x-amz-object-lock-mode'] !== undefined;
