@@ -21,6 +21,22 @@ export interface ObjectKeyCacheOptions {
   now?: () => number;
 }
 
+/** A text field of a cache id: its length, then itself. */
+function text(v: string): string {
+  return `${v.length}:${v}`;
+}
+
+/**
+ * A byte field of a cache id: its length, then one latin1 character per byte ('-' when absent; a
+ * text where bytes belong, which only a damaged record could hold, marked apart with 's').
+ */
+function bytes(v: Uint8Array | string | undefined): string {
+  if (v === undefined) return '-';
+  if (typeof v === 'string') return `s${text(v)}`;
+  const b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return `${b.length}:${b.toString('latin1')}`;
+}
+
 export class ObjectKeyCache {
   readonly #ttlMs: number;
   readonly #max: number;
@@ -45,9 +61,10 @@ export class ObjectKeyCache {
   }
 
   static id(rec: SseRecord, bucket: string, object: string): string {
-    const b64 = (v: Uint8Array | string | undefined): string => (v === undefined ? '' : typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
-    // JSON: no field can run into the next, whatever bytes object names hold.
-    return JSON.stringify([rec.kind, bucket, object, rec.kmsKey ?? '', b64(rec.kmsCiphertext), rec.kmsContext ?? '', rec.algorithm, b64(rec.iv), b64(rec.sealedKey)]);
+    // Every field prefixed by its length: none can run into the next, whatever bytes object names
+    // hold. Bytes as latin1 (one character each): built on every SSE-S3 and SSE-KMS GET, the JSON
+    // array of base64 texts this replaces was ~1.2 µs more in a loop, several times that in the daemon.
+    return `${text(rec.kind)}${text(bucket)}${text(object)}${text(rec.kmsKey ?? '')}${bytes(rec.kmsCiphertext)}${text(rec.kmsContext ?? '')}${text(rec.algorithm)}${bytes(rec.iv)}${bytes(rec.sealedKey)}`;
   }
 
   /** A copy of the cached key (the caller zeroes its copy after use), or undefined. */

@@ -106,6 +106,16 @@ t.test('the id cannot be forged by moving a separator between the object name an
   t.not(c2, ObjectKeyCache.id(record(), 'b', 'o'), 'a trailing newline in the object name is another object');
 });
 
+t.test('a damaged record holding text where bytes belong still gets an id of its own', async (t) => {
+  // The id is built on every read, before the unseal refuses such a record: it must not throw,
+  // nor stand for the bytes that text spells.
+  const text = record({ kmsCiphertext: 'AwMD' as unknown as Uint8Array });
+  const id = ObjectKeyCache.id(text, 'b', 'o');
+  t.not(id, ObjectKeyCache.id(record({ kmsCiphertext: Buffer.from('AwMD') }), 'b', 'o'), 'not the bytes of its characters');
+  t.not(id, ObjectKeyCache.id(record({ kmsCiphertext: Buffer.from('AwMD', 'base64') }), 'b', 'o'), 'not the bytes it decodes to');
+  t.not(id, ObjectKeyCache.id(record({ kmsCiphertext: undefined }), 'b', 'o'), 'not an absent field');
+});
+
 t.test('entries expire after ttlMs on the injected clock; a hit does not extend the lifetime', async (t) => {
   const clk = clock();
   const c = new ObjectKeyCache({ ttlMs: 1000, maxEntries: 10, now: clk.now });
