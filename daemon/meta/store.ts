@@ -212,14 +212,29 @@ export class MetaStore {
     if (opts.readOnly !== true && this.gc.hasBatches()) void this.gc.sweepBatches();
   }
 
+  /**
+   * Closes LMDB also when a step before fails: after a commit that failed (a full disk) `flushed`
+   * rejects, and the close stopped there, leaving the environment open for lmdb-js's cleanup hook
+   * to close in Node's teardown of the exiting process. Rejects then with the first failure, a
+   * failed commit as its cause (MetaCommitError: ENOSPC), not lmdb-js's "Commit failed".
+   */
   async close(): Promise<void> {
-    await this.stopSweeping();
-    await this.gc.close();
+    let failed: { err: unknown } | undefined;
+    const settle = async (fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        failed ??= { err };
+      }
+    };
+    await settle(() => this.stopSweeping());
+    await settle(() => this.gc.close());
     // Acknowledged notification rows still waiting for their batched removal go first: a timer
     // firing after close would write to a closed environment.
-    await this.notifications.flush();
-    await this.root.flushed;
+    await settle(() => this.notifications.flush());
+    await settle(() => this.root.flushed);
     await this.root.close();
+    if (failed !== undefined) throw await commitFailure(failed.err);
   }
 
   /** Runs `fn` inside one write transaction; resolves after the commit is durable. */
