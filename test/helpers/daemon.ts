@@ -167,6 +167,8 @@ process.once('exit', () => {
 });
 
 // The data directories of test processes gone without their exit handler (test-dirs.ts).
+/** Signals a process ends by when it crashes (the default action dumps core). */
+const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
 sweepDeadTestDirs();
 /** startDaemon's data directories are named after this process (test-dirs.ts): its pid and start time. */
 const DIR_PREFIX = testDirPrefix();
@@ -250,6 +252,20 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   const scheme = opts.tls ? 'https' : 'http';
   const endpoint = `${scheme}://127.0.0.1:${port}`;
   let exited: Promise<number | null> = new Promise((r) => proc.once('exit', (code) => r(code)));
+  // 'exit' may come before the last of the child's output has been read (Node's docs on 'exit':
+  // its stdio streams might still be open), and a native crash writes its reason just before it
+  // ends: the last lines are printed once the streams closed, waiting for that 1 s at most.
+  const closed = new Promise<void>((r) => proc.once('close', () => r()));
+  const lastLines = async (why: string): Promise<void> => {
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    process.stderr.write(`daemon pid ${proc.pid} (${dataDir}) ${why}; its last lines:\n${logs.slice(-40).join('\n')}\n`);
+  };
+  let stopping = false;
+  // A crash in the middle of a test, not only during stop(): the test then fails on a refused
+  // connection, and only these lines say why.
+  proc.once('exit', (_code, sig) => {
+    if (!stopping && sig !== null && CRASH_SIGNALS.has(sig)) void lastLines(`crashed: ended by ${sig}`);
+  });
   return {
     endpoint,
     port,
@@ -263,15 +279,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      stopping = true;
       proc.kill(signal);
       const code = await exited;
       exited = Promise.resolve(code);
       // Ended by a signal, not by its own exit (a crash, the OOM killer, or a signal before its handler): say which, with the last of
       // its log, so that a rare failure of a clean stop can be read from a CI log.
-      if (code === null && signal !== 'SIGKILL') {
-        // 40 lines: a native crash (SIGABRT) prints its reason above a stack of some 25 lines.
-        process.stderr.write(`daemon pid ${proc.pid} (${dataDir}) ended by ${proc.signalCode} after ${signal}; its last lines:\n${logs.slice(-40).join('\n')}\n`);
-      }
+      // 40 lines: a native crash (SIGABRT) prints its reason above a stack of some 25 lines.
+      if (code === null && signal !== 'SIGKILL') await lastLines(`ended by ${proc.signalCode} after ${signal}`);
       return code;
     },
     cleanup() {
