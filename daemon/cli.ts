@@ -195,7 +195,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const marker = readCleanMarker(config.dataDir);
   let meta: MetaStore;
   try {
-    meta = new MetaStore(join(config.dataDir, '.s3d'), { cleanMarker: marker, onSweepError: (err) => log.warn({ err }, 'removing the part records of completed or aborted uploads failed; tried again in 5 s'), onBatchError: (err) => log.warn({ err }, 'queueing the data files a large delete or overwrite released failed; tried again in 5 s') });
+    meta = new MetaStore(join(config.dataDir, '.s3d'), { cleanMarker: marker, onSweepError: (err) => log.warn({ err }, 'removing the part records of completed or aborted uploads failed; tried again in 5 s'), onBatchError: (err) => log.warn({ err }, 'queueing the data files a commit released past its first 500 failed; tried again in 5 s') });
   } catch (err) {
     // lmdb-js names a store file this user may not open by errno's number alone (13: EACCES,
     // 1: EPERM), without its path: the store restored or left by root.
@@ -431,8 +431,9 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
       drained = await server.close(config.shutdownTimeoutMs);
     });
     await step('upload expiry', () => uploadExpiry.stop());
-    // Before the clean-shutdown token: it must be the last commit.
-    await step('finished uploads', () => meta.stopSweeping());
+    // Before the clean-shutdown token: it must be the last commit (the finished uploads' and the
+    // deletion queue's batch sweeps).
+    await step('background sweeps', () => meta.stopSweeping());
     await step('lifecycle', () => lifecycle.stop());
     await step('usage scan', () => usage.stop());
     await step('notifications', () => notifier.stop());

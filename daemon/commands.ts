@@ -74,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
   const asksHelp = args.includes('--help') || args.includes('-h');
   if (!asksHelp && (args[0] === 'verify' || args[0] === 'backup' || args[0] === 'metrics-token')) {
     const failed = args[0] === 'backup' ? undefined : await secretsFromFiles(args[0], err, secretWarnings);
-    // The variables they do not read, as the server warns of them (config.ts): a misspelling in
+    // The S3_* variables no part of s3d reads (a misspelling, a MinIO name), as the server warns
+    // of them (config.ts; one only the server reads is not warned of here): a misspelling in
     // the shared env file (of S3_MIN_FREE_DISK, the reserve a backup leaves, or of the key a deep
     // verify needs) was silently not applied. After a configuration error too.
     const { unknownVariableWarnings } = await import('./config.js');

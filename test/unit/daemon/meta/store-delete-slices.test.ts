@@ -278,3 +278,18 @@ t.test('a stop right after a DeleteObjects of many multipart objects: every rele
   await inside(reopened).gc.sweepBatches?.();
   t.same(reopened.dueFiles(0, KEYS * SOME_PARTS + 10).sort(), released.sort(), 'all due from the queue once the open swept the batch');
 });
+
+// The daemon's stop records its clean-shutdown token as the store's last commit, after
+// stopSweeping(): a batch sweep still moving files into the queue went on committing after it (it
+// stopped only at close), and the next start took the store for one written since its clean stop.
+t.test('stopSweeping() stops the batch sweep too: no commit after it, the batches kept for the next open', async (t) => {
+  const m = openStore(t);
+  const { keys } = await manyObjects(m, KEYS, () => multipart(SOME_PARTS));
+  await m.deleteObjects('b', keys.map((key) => ({ key })));
+  await m.stopSweeping();
+  const txn = m.lastTxnId();
+  // ~100 sweep commits of 500 files were waiting: a sweep still running commits within a few turns.
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(m.lastTxnId(), txn, 'no commit after stopSweeping()');
+  t.ok((inside(m).gc as unknown as { hasBatches(): boolean }).hasBatches(), 'batches left for the next open');
+});
