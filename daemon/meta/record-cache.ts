@@ -79,6 +79,16 @@ export class RecordCache {
   }
 
   /**
+   * The stored bytes of the record under `k` when it is one the cache keeps (KEPT_RECORD_MIN_BYTES
+   * or more), kept already or not; else 0. A read of its length, no decode: what a write that will
+   * read it asks of the cache's room (store-deletes.ts commitEnd).
+   */
+  keptSize(k: Buffer): number {
+    const n = this.#bytes.getBinaryFast(k)?.length ?? 0;
+    return n < KEPT_RECORD_MIN_BYTES ? 0 : n;
+  }
+
+  /**
    * Decodes and keeps the record under `k` as it is stored now, a slice of its parts to a turn of
    * the event loop (record-encoding.ts decodeAhead), for a transaction about to read it (a delete
    * or overwrite of the key): get() then finds it kept, if its bytes are still those. A record the

@@ -45,24 +45,25 @@ export class ObjectDeletes {
    * bytes: each key's current record and, in a versioned bucket or given a version id, the versions
    * versionsADeleteReads names. Undefined when none is of many parts. At most KEPT_BYTES_MAX bytes
    * (about five records of 10,000 parts, what the caches keep): the others, and any written since,
-   * are decoded in the transaction, as they always were. Looking for them costs ~10 µs a key: a
+   * are decoded in the transaction, as they always were; DeleteObjects and lifecycle expiry cut
+   * their commits so that there are none (commitEnd). Looking for them costs ~10 µs a key: a
    * batch of more than LOOKED_AT_ONCE keys is looked at that many to a turn, in the preparation.
    */
   #prepare(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>): (() => Promise<void>) | undefined {
-    const s = this.#s;
-    const versioned = s.buckets.get(bucket)?.versioning !== undefined;
+    const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
     const wanted: Array<[RecordCache, Buffer]> = [];
     const look = (i: { key: string; versionId?: string | undefined }): void => {
-      const k = objectKey(bucket, i.key);
-      if (s.currentRecords.wantsPrefetch(k)) wanted.push([s.currentRecords, k]);
-      if (!versioned && i.versionId === undefined) return;
-      for (const v of versionsADeleteReads(s.keyTables, bucket, i.key, i.versionId)) if (s.versionRecords.wantsPrefetch(v)) wanted.push([s.versionRecords, v]);
+      for (const [cache, k] of this.#reads(bucket, versioned, i)) if (cache.wantsPrefetch(k)) wanted.push([cache, k]);
     };
     const decode = async (): Promise<void> => {
       let bytes = 0;
       for (const [cache, k] of wanted) {
-        if (bytes >= KEPT_BYTES_MAX) break;
-        bytes += await cache.prefetch(k);
+        // Stopped before the caches would drop one decoded here (least recently used first): the
+        // commit, reading in this order, dropped the next one with each it decoded again, and so
+        // decoded every one of them whole (200 records of 500 parts, ~13 MB, in one turn).
+        bytes += cache.keptSize(k);
+        if (bytes > KEPT_BYTES_MAX) break;
+        await cache.prefetch(k);
       }
     };
     if (items.length > LOOKED_AT_ONCE) {
@@ -76,6 +77,50 @@ export class ObjectDeletes {
     }
     for (const i of items) look(i);
     return wanted.length === 0 ? undefined : decode;
+  }
+
+  /**
+   * The records a delete of `i` reads that a cache may keep decoded: the key's current record and,
+   * in a versioned bucket or given a version id, the versions versionsADeleteReads names.
+   */
+  #reads(bucket: string, versioned: boolean, i: { key: string; versionId?: string | undefined }): Array<[RecordCache, Buffer]> {
+    const s = this.#s;
+    const out: Array<[RecordCache, Buffer]> = [[s.currentRecords, objectKey(bucket, i.key)]];
+    if (versioned || i.versionId !== undefined) for (const v of versionsADeleteReads(s.keyTables, bucket, i.key, i.versionId)) out.push([s.versionRecords, v]);
+    return out;
+  }
+
+  /**
+   * Where a delete commit of `items` from `from` should end (exclusive): after at most `most`
+   * keys, and before the key whose records of many parts would take those the commit reads past
+   * KEPT_BYTES_MAX stored bytes (their stored lengths, no decode), so that #prepare decodes ahead
+   * every one of them and the caches keep them all until the commit takes them; at least one key.
+   * Cut only by the key count, a DeleteObjects commit of 200 objects of 500 parts (~67 KB stored
+   * each, ~13 MB) had some 120 decoded ahead and the others decoded whole in the commit, in one
+   * turn of the event loop (177-452 ms on a loaded 2-core VM, against 24-105 ms cut here; see
+   * docs/architecture.md). Records kept already are counted too: the prefetch of the others
+   * would push them out (least recently used first).
+   * Looked at LOOKED_AT_ONCE keys to a turn, as #prepare looks. DeleteObjects and lifecycle
+   * expiry cut their batches here; what each key's delete does is judged in its commit as before.
+   */
+  async commitEnd(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>, from: number, most: number): Promise<number> {
+    const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
+    const last = Math.min(items.length, from + most);
+    let bytes = 0;
+    for (let i = from; i < last; i++) {
+      if (i > from && (i - from) % LOOKED_AT_ONCE === 0) await nextTurn();
+      let reads = 0;
+      // A version may be named twice (the newest, and a neighbour of the one removed): once.
+      const seen = new Set<string>();
+      for (const [cache, k] of this.#reads(bucket, versioned, items[i]!)) {
+        const id = `${cache === this.#s.currentRecords ? 'c' : 'v'}${k.toString('latin1')}`;
+        if (!seen.has(id)) reads += cache.keptSize(k);
+        seen.add(id);
+      }
+      if (i > from && bytes + reads > KEPT_BYTES_MAX) return i;
+      bytes += reads;
+    }
+    return last;
   }
 
   /**

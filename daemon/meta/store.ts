@@ -496,6 +496,11 @@ export class MetaStore {
     return this.deletes.deleteObjects(...args);
   }
 
+  /** Where a delete commit of `items` from `from` ends: at most `most` keys, the records it reads decoded ahead (store-deletes.ts commitEnd). */
+  deleteCommitEnd(...args: Parameters<ObjectDeletes['commitEnd']>): ReturnType<ObjectDeletes['commitEnd']> {
+    return this.deletes.commitEnd(...args);
+  }
+
   /** Lifecycle expiration's deletes of current objects still as expected (store-deletes.ts deleteObjectsIfUnchanged). */
   deleteObjectsIfUnchanged(...args: Parameters<ObjectDeletes['deleteObjectsIfUnchanged']>): ReturnType<ObjectDeletes['deleteObjectsIfUnchanged']> {
     return this.deletes.deleteObjectsIfUnchanged(...args);

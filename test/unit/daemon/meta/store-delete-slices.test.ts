@@ -293,3 +293,17 @@ t.test('stopSweeping() stops the batch sweep too: no commit after it, the batche
   t.equal(m.lastTxnId(), txn, 'no commit after stopSweeping()');
   t.ok((inside(m).gc as unknown as { hasBatches(): boolean }).hasBatches(), 'batches left for the next open');
 });
+
+// A commit reading more records of many parts than the caches keep (a removal of versions, or a
+// store caller that does not cut its batch by MetaStore.deleteCommitEnd): those decoded ahead are
+// at most what the caches keep. One more, and the caches dropped the first (least recently used):
+// the commit, reading in the same order, decoded it again and dropped the next, and so on: every
+// record decoded twice, all of them in the commit's one turn.
+t.test('one commit of 200 objects of 500 parts (~13 MB of records, more than the caches keep): each record decoded once, ahead or in the commit', async (t) => {
+  const m = openStore(t);
+  const { keys } = await manyObjects(m, 200, () => multipart(SOME_PARTS));
+  const r = await byTurn(m, () => m.deleteObjects('b', keys.map((key) => ({ key }))));
+  t.equal(sum(r.decoded), 200 * SOME_PARTS, `every part decoded once (${sum(r.decoded)})`);
+  t.ok(most(r.decoded) < 200 * SOME_PARTS, `the commit decoded only those not decoded ahead (most a turn: ${most(r.decoded)})`);
+  t.equal(m.getObject('b', keys[199]!), undefined, 'deleted');
+});
