@@ -1,4 +1,5 @@
-// DeleteObjects: up to 1000 keys (or versions) in one request, 250 to an LMDB commit; missing keys
+// DeleteObjects: up to 1000 keys (or versions) in one request, at most 250 to an LMDB commit (fewer
+// of many parts: MetaStore.deleteCommitEnd); missing keys
 // and versions count as deleted (S3 semantics: a retried batch succeeds); in a
 // versioned bucket a key without a version id gets a delete marker. Quiet mode reports only errors.
 // An Object's ETag, Size or LastModifiedTime makes its delete conditional (PreconditionFailed).
@@ -105,15 +106,18 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   }
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
-  // KEYS_DELETED_PER_COMMIT keys to a commit, one after another: S3 promises no atomicity across
+  // KEYS_DELETED_PER_COMMIT keys to a commit, fewer when their records of many parts would be more
+  // than the store decodes ahead of a commit (MetaStore.deleteCommitEnd: each of the rest was
+  // decoded whole in the commit's one turn), one after another: S3 promises no atomicity across
   // a batch's keys. A bucket deleted and created again while the document arrived is another:
   // none of its keys go (OperationAborted, the whole request); should that happen between two
   // commits, the keys left each answer its error (the ones before are deleted, and say so). So do
   // they when a later commit fails otherwise (a disk error): a 500 for the whole request would
   // hide the keys already deleted, and a retry would put a second delete marker on each of them.
   const results: Array<VersionedDelete | undefined | { failed: S3Error }> = [];
-  for (let from = 0; from < valid.length; from += KEYS_DELETED_PER_COMMIT) {
-    const slice = valid.slice(from, from + KEYS_DELETED_PER_COMMIT);
+  for (let from = 0, end = 0; from < valid.length; from = end) {
+    end = await env.meta.deleteCommitEnd(ctx.bucket!, valid, from, KEYS_DELETED_PER_COMMIT);
+    const slice = valid.slice(from, end);
     const commit = env.meta.deleteObjects(ctx.bucket!, slice, events?.deleted(slice.map((v) => v.key)), (b) => requireSameBucket(bucket, b)).catch(metaError);
     if (from === 0) results.push(...(await commit));
     else {

@@ -48,11 +48,12 @@ let turnsBeforeCommit: number | undefined;
 
 async function setup(t: Test): Promise<OpsEnv> {
   const store = openStore(t);
-  // The real store, whose deleteObjects notes when it was called.
+  // The real store, which notes when the handler first asked it to delete: where a commit of the
+  // keys ends (deleteCommitEnd looks at their records, 100 to a turn), or the commit itself.
   const m = new Proxy(store, {
     get(target, name) {
       const v = Reflect.get(target, name, target) as unknown;
-      if (name === 'deleteObjects') turnsBeforeCommit ??= turnsSoFar();
+      if (name === 'deleteObjects' || name === 'deleteCommitEnd') turnsBeforeCommit ??= turnsSoFar();
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
