@@ -14,7 +14,7 @@
 // two tables as its bytes keeps it decoded under its new key (remember).
 import type { Database } from 'lmdb';
 import type { ObjectRecord } from './records.js';
-import { decodeAhead } from './record-encoding.js';
+import { decodeAhead, surelyNoParts } from './record-encoding.js';
 
 /** Records stored in at least this many bytes are kept (some 400 parts and more). */
 export const KEPT_RECORD_MIN_BYTES = 64 * 1024;
@@ -80,12 +80,15 @@ export class RecordCache {
 
   /**
    * The stored bytes of the record under `k` when it is one the cache keeps (KEPT_RECORD_MIN_BYTES
-   * or more), kept already or not; else 0. A read of its length, no decode: what a write that will
-   * read it asks of the cache's room (store-deletes.ts commitEnd).
+   * or more, with parts), kept already or not; else 0. No decode: its length, and for one that
+   * large a walk of its top-level keys (surelyNoParts), so that an object stored inline, which
+   * the cache never keeps, asks for none of its room. What a write that will read the record
+   * asks of the cache's room (store-deletes.ts commitEnd, #prepare).
    */
   keptSize(k: Buffer): number {
-    const n = this.#bytes.getBinaryFast(k)?.length ?? 0;
-    return n < KEPT_RECORD_MIN_BYTES ? 0 : n;
+    const now = this.#bytes.getBinaryFast(k);
+    if (now === undefined || now.length < KEPT_RECORD_MIN_BYTES) return 0;
+    return surelyNoParts(now.subarray(0, now.length)) ? 0 : now.length;
   }
 
   /**

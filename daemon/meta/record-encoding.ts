@@ -179,6 +179,35 @@ function arrayAt(b: Uint8Array, at: number): { n: number; first: number } | unde
   return undefined;
 }
 
+/** `parts` as msgpack writes the key (a fixstr of 5 bytes). */
+const PARTS_KEY = Buffer.from([0xa5, ...Buffer.from('parts')]);
+
+/**
+ * Whether `bytes` (a stored object record) surely holds no parts: a plain map of string keys,
+ * walked to its end (its values skipped, not decoded: a few µs), with no `parts` among them. An
+ * object stored inline (up to 256 KiB of data in its record) is such a record: the record caches
+ * keep none (record-cache.ts), and decoding it is a copy. False for any record the walk cannot
+ * read, as decodeAhead cannot.
+ */
+export function surelyNoParts(bytes: Uint8Array): boolean {
+  const h = bytes[0];
+  let n: number;
+  let at: number;
+  if (h === undefined) return false;
+  if ((h & 0xf0) === 0x80) [n, at] = [h & 0x0f, 1];
+  else if (h === 0xde) [n, at] = [be(bytes, 1, 2), 3];
+  else if (h === 0xdf) [n, at] = [be(bytes, 1, 4), 5];
+  else return false;
+  for (let i = 0; i < n; i++) {
+    if (bytes[at] === undefined || !isStr(bytes[at]!)) return false;
+    const valueAt = skip(bytes, at);
+    if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return false;
+    at = skip(bytes, valueAt);
+    if (at > bytes.length) return false;
+  }
+  return at === bytes.length;
+}
+
 /**
  * `bytes` (a stored object record) decoded by `dec` as `dec.decode(bytes)` decodes it, the same
  * keys in the same order, its parts `perTurn` to a turn of the event loop: each slice walked to

@@ -83,3 +83,25 @@ t.test('lifecycle expiry of a page of 100 objects of 1,000 parts (~13 MB of reco
   t.equal(result.expired, 100, 'every object expired');
   t.equal(Array.from({ length: 100 }, (_, i) => m.getObject('b', keyOf(i))).filter((o) => o !== undefined).length, 0, 'none left');
 });
+
+t.test('250 objects stored inline, 100 KB each (~25 MB of records, no parts): one commit, as before', async (t) => {
+  const m = openStore(t);
+  await m.createBucket('b');
+  const inline = (): ObjectRecord => ({ v: RECORD_VERSION, size: 100_000, etag: 'd41d8cd98f00b204e9800998ecf8427e', mtime: 1_765_000_000_123, headers: {}, userMeta: {}, data: { inline: new Uint8Array(100_000).fill(7) }, stored: 0 });
+  for (let i = 0; i < 250; i++) await m.putObject('b', keyOf(i), inline());
+  // The records caches keep none of them (no parts), and decoding one is a copy: nothing to decode
+  // ahead, so no reason for more commits (each a durable write).
+  let commits = 0;
+  const meta = new Proxy(m, {
+    get(target, name) {
+      const v = Reflect.get(target, name, target) as unknown;
+      if (name === 'deleteObjects') commits++;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const objects = Array.from({ length: 250 }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
+  const body = String((await handleDeleteObjects({ meta, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects))).body);
+  t.equal(commits, 1, 'one commit');
+  t.equal(body.match(/<Deleted>/g)?.length, 250, 'every key answered Deleted');
+  t.equal(Array.from({ length: 250 }, (_, i) => m.getObject('b', keyOf(i))).filter((o) => o !== undefined).length, 0, 'none left');
+});
