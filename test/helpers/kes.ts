@@ -17,8 +17,8 @@ import { signRequest } from '../../daemon/auth/sign.js';
 import { encryptKeyPem } from '../fixtures/kes-server/certs.js';
 import { startKesServer } from '../fixtures/kes-server/server.js';
 import type { KesCounters, KesServerHandle, KesServerOptions } from '../fixtures/kes-server/server.js';
-import { REGION, type TestDaemon } from './daemon.js';
-import { clientFor } from './s3.js';
+import { REGION, startDaemonFor, type TestDaemon } from './daemon.js';
+import { clientFor, createBucket } from './s3.js';
 import { pollUntil, sleep } from './wait.js';
 
 export const KES_TEST_KEY = 'my-minio-key';
@@ -88,6 +88,15 @@ export function wideS3Client(d: Pick<TestDaemon, 'endpoint' | 'caCert'>): S3Clie
     // Proofs count KMS calls per request: an SDK retry would blur them.
     maxAttempts: 1,
   });
+}
+
+/** A fixture, a daemon on it that encrypts every object with its default key (ready), and a bucket. */
+export async function autoEncryptingDaemon(t: Test, pki: KesServerOptions['pki']): Promise<{ kes: KesServerHandle; d: TestDaemon; s3: S3Client; bucket: string }> {
+  const kes = await kesServer(t, { pki });
+  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
+  await waitReady(d.endpoint);
+  const s3 = wideS3Client(d);
+  return { kes, d, s3, bucket: await createBucket(s3) };
 }
 
 export interface SignedResponse {

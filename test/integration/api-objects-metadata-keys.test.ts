@@ -14,32 +14,22 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
-  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { filesUnder } from '../helpers/files.js';
 import { md5Hex } from '../helpers/hash.js';
 import { assertXmlError, encodeKey, raw, xmlField } from '../helpers/http.js';
 import { createBucket, expectSdkError, keptAliveClient, withHeaders } from '../helpers/s3.js';
 import { minioClient } from '../helpers/minio.js';
 
-let d: TestDaemon;
-let s3: S3Client;
+const d = await startDaemonFor(t);
+const s3 = keptAliveClient(d);
 const bucket = bucketName('obj');
-
-t.before(async () => {
-  d = await startDaemon();
-  s3 = keptAliveClient(d);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 
 t.test('user metadata and representation headers round trip', async (t) => {
   const input: PutObjectCommandInput = {

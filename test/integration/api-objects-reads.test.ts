@@ -3,24 +3,15 @@
 // If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since (304, 412), response-*
 // overrides and their ISO-8859-1 values, and a range's checksum headers.
 import t from 'tap';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { bucketName, startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { bucketName, startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { assertXmlError, raw, xmlField } from '../helpers/http.js';
 import { expectSdkError, keptAliveClient } from '../helpers/s3.js';
 
-let d: TestDaemon;
-let s3: S3Client;
+const d = await startDaemonFor(t);
+const s3 = keptAliveClient(d);
 const bucket = bucketName('obj');
-
-t.before(async () => {
-  d = await startDaemon();
-  s3 = keptAliveClient(d);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-t.teardown(async () => {
-  await d.stop();
-  d.cleanup();
-});
+await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 
 t.test('Range: bytes=a-b, a-, -n → 206 + Content-Range; unsatisfiable → 416 InvalidRange', async (t) => {
   const size = 2 * 1024 * 1024 + 11;

@@ -10,19 +10,12 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request as httpsRequest } from 'node:https';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
-import { KES_TEST_KEY, kesEnv, kesServer, waitReady, wideS3Client } from '../helpers/kes.js';
+import { autoEncryptingDaemon, KES_TEST_KEY, kesEnv, kesServer, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 
 const pki = await createTestPki();
 
-/** A fixture, a daemon on it that encrypts every object with its default key (ready), and a bucket. */
-async function autoEncrypting(t: Test): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; d: Awaited<ReturnType<typeof startDaemonFor>>; s3: ReturnType<typeof wideS3Client>; bucket: string }> {
-  const kes = await kesServer(t, { pki });
-  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
-  await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
-  return { kes, d, s3, bucket: await createBucket(s3) };
-}
+const autoEncrypting = (t: Test): ReturnType<typeof autoEncryptingDaemon> => autoEncryptingDaemon(t, pki);
 
 /**
  * Objects written under KES (auto-encryption, a 60 s cache TTL), and a new daemon on their data

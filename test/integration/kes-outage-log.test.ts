@@ -10,7 +10,7 @@ import type { Test } from 'tap';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startDaemonFor, testBytes } from '../helpers/daemon.js';
 import { createTestPki } from '../fixtures/kes-server/certs.js';
-import { kesEnv, kesServer, waitReady, wideS3Client } from '../helpers/kes.js';
+import { autoEncryptingDaemon, kesEnv, kesServer, waitReady, wideS3Client } from '../helpers/kes.js';
 import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -18,14 +18,7 @@ const pki = await createTestPki();
 const WARN = 40;
 const INFO = 30;
 
-/** A fixture, a daemon on it that encrypts every object with its default key (ready), and a bucket. */
-async function autoEncrypting(t: Test): Promise<{ kes: Awaited<ReturnType<typeof kesServer>>; d: Awaited<ReturnType<typeof startDaemonFor>>; s3: ReturnType<typeof wideS3Client>; bucket: string }> {
-  const kes = await kesServer(t, { pki });
-  const d = await startDaemonFor(t, { env: kesEnv([kes], { extra: { S3_KMS_AUTO_ENCRYPTION: 'on' } }) });
-  await waitReady(d.endpoint);
-  const s3 = wideS3Client(d);
-  return { kes, d, s3, bucket: await createBucket(s3) };
-}
+const autoEncrypting = (t: Test): ReturnType<typeof autoEncryptingDaemon> => autoEncryptingDaemon(t, pki);
 
 t.test('KES down then back: one warn per transition (endpoint, all endpoints, grace cache), info when back', async (t) => {
   const kes = await kesServer(t, { pki });
