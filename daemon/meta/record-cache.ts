@@ -18,6 +18,8 @@ import { decodeAhead, surelyNoParts } from './record-encoding.js';
 
 /** Records stored in at least this many bytes are kept (some 400 parts and more). */
 export const KEPT_RECORD_MIN_BYTES = 64 * 1024;
+/** Records stored in fewer bytes hold at most some 30 parts: a transaction decodes them at no cost worth counting. */
+const IN_COMMIT_MIN_BYTES = 4 * 1024;
 /**
  * At most this many stored bytes kept in all. A decoded record takes ~3 times its stored bytes
  * (a 10,000-part record: 1.6 MB stored, 5 MB decoded): ~35 MB of the heap at most.
@@ -88,6 +90,17 @@ export class RecordCache {
   keptSize(k: Buffer): number {
     const now = this.#bytes.getBinaryFast(k);
     if (now === undefined || now.length < KEPT_RECORD_MIN_BYTES) return 0;
+    return surelyNoParts(now.subarray(0, now.length)) ? 0 : now.length;
+  }
+
+  /**
+   * The stored bytes of the record under `k` when a cache would not keep it (under
+   * KEPT_RECORD_MIN_BYTES) yet it may hold enough parts to matter (IN_COMMIT_MIN_BYTES or more, not
+   * surelyNoParts): decoded whole by the transaction that reads it, never ahead. Else 0.
+   */
+  inCommitSize(k: Buffer): number {
+    const now = this.#bytes.getBinaryFast(k);
+    if (now === undefined || now.length < IN_COMMIT_MIN_BYTES || now.length >= KEPT_RECORD_MIN_BYTES) return 0;
     return surelyNoParts(now.subarray(0, now.length)) ? 0 : now.length;
   }
 

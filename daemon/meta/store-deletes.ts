@@ -9,6 +9,14 @@ import { MetaConflict } from './commit-errors.js';
 import { objectKey } from './keys.js';
 import type { VersionEntry } from './listing.js';
 import { KEPT_BYTES_MAX, type RecordCache } from './record-cache.js';
+
+/**
+ * Stored bytes of records a delete commit decodes itself, whole, in its one turn: those no cache
+ * keeps (under KEPT_RECORD_MIN_BYTES, up to some 450 parts), never decoded ahead. 250 of 450 parts
+ * (~60 KB each, 112,500 parts) held the event loop 264-537 ms in one commit on a loaded 2-core VM;
+ * 512 KiB is some 3,800 parts, a few tens of ms. Records of a few parts (under 4 KiB) are not counted.
+ */
+const IN_COMMIT_DECODE_BYTES = 512 * 1024;
 import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
 import { keyRangeEnd } from './store-key-versions.js';
 import { deleteOne, findVersion, versionsADeleteReads, type KeyWriteTables } from './store-key-writes.js';
@@ -94,7 +102,9 @@ export class ObjectDeletes {
    * Where a delete commit of `items` from `from` should end (exclusive): after at most `most`
    * keys, and before the key whose records of many parts would take those the commit reads past
    * KEPT_BYTES_MAX stored bytes (their stored lengths, no decode), so that #prepare decodes ahead
-   * every one of them and the caches keep them all until the commit takes them; at least one key.
+   * every one of them and the caches keep them all until the commit takes them, and before the
+   * records it decodes itself (kept by no cache: RecordCache.inCommitSize) pass IN_COMMIT_DECODE_BYTES;
+   * at least one key.
    * Cut only by the key count, a DeleteObjects commit of 200 objects of 500 parts (~67 KB stored
    * each, ~13 MB) had some 120 decoded ahead and the others decoded whole in the commit, in one
    * turn of the event loop (177-452 ms on a loaded 2-core VM, against 24-105 ms cut here; see
@@ -107,18 +117,24 @@ export class ObjectDeletes {
     const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
     const last = Math.min(items.length, from + most);
     let bytes = 0;
+    let inCommit = 0;
     for (let i = from; i < last; i++) {
       if (i > from && (i - from) % LOOKED_AT_ONCE === 0) await nextTurn();
       let reads = 0;
+      let decodedIn = 0;
       // A version may be named twice (the newest, and a neighbour of the one removed): once.
       const seen = new Set<string>();
       for (const [cache, k] of this.#reads(bucket, versioned, items[i]!)) {
         const id = `${cache === this.#s.currentRecords ? 'c' : 'v'}${k.toString('latin1')}`;
-        if (!seen.has(id)) reads += cache.keptSize(k);
+        if (!seen.has(id)) {
+          reads += cache.keptSize(k);
+          decodedIn += cache.inCommitSize(k);
+        }
         seen.add(id);
       }
-      if (i > from && bytes + reads > KEPT_BYTES_MAX) return i;
+      if (i > from && (bytes + reads > KEPT_BYTES_MAX || inCommit + decodedIn > IN_COMMIT_DECODE_BYTES)) return i;
       bytes += reads;
+      inCommit += decodedIn;
     }
     return last;
   }
