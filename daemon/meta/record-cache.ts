@@ -81,27 +81,18 @@ export class RecordCache {
   }
 
   /**
-   * The stored bytes of the record under `k` when it is one the cache keeps (KEPT_RECORD_MIN_BYTES
-   * or more, with parts), kept already or not; else 0. No decode: its length, and for one that
-   * large a walk of its top-level keys (surelyNoParts), so that an object stored inline, which
-   * the cache never keeps, asks for none of its room. What a write that will read the record
-   * asks of the cache's room (store-deletes.ts commitEnd, #prepare).
+   * What a write that will read the record under `k` costs, in its stored bytes (store-deletes.ts
+   * commitEnd, #prepare), read once, no decode: `kept`, for one the cache keeps (KEPT_RECORD_MIN_BYTES
+   * or more, with parts), kept already or not, the room it asks of the cache; `inCommit`, for one
+   * the cache would not keep (under KEPT_RECORD_MIN_BYTES) yet which may hold enough parts to matter
+   * (IN_COMMIT_MIN_BYTES or more), decoded whole by the transaction itself, never ahead. A record of
+   * no parts (surelyNoParts: a walk of its top-level keys; an object stored inline, which the cache
+   * never keeps and whose decode is a copy) costs neither.
    */
-  keptSize(k: Buffer): number {
+  decodeCost(k: Buffer): { kept: number; inCommit: number } {
     const now = this.#bytes.getBinaryFast(k);
-    if (now === undefined || now.length < KEPT_RECORD_MIN_BYTES) return 0;
-    return surelyNoParts(now.subarray(0, now.length)) ? 0 : now.length;
-  }
-
-  /**
-   * The stored bytes of the record under `k` when a cache would not keep it (under
-   * KEPT_RECORD_MIN_BYTES) yet it may hold enough parts to matter (IN_COMMIT_MIN_BYTES or more, not
-   * surelyNoParts): decoded whole by the transaction that reads it, never ahead. Else 0.
-   */
-  inCommitSize(k: Buffer): number {
-    const now = this.#bytes.getBinaryFast(k);
-    if (now === undefined || now.length < IN_COMMIT_MIN_BYTES || now.length >= KEPT_RECORD_MIN_BYTES) return 0;
-    return surelyNoParts(now.subarray(0, now.length)) ? 0 : now.length;
+    if (now === undefined || now.length < IN_COMMIT_MIN_BYTES || surelyNoParts(now.subarray(0, now.length))) return { kept: 0, inCommit: 0 };
+    return now.length >= KEPT_RECORD_MIN_BYTES ? { kept: now.length, inCommit: 0 } : { kept: 0, inCommit: now.length };
   }
 
   /**

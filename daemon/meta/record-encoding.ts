@@ -179,6 +179,16 @@ function arrayAt(b: Uint8Array, at: number): { n: number; first: number } | unde
   return undefined;
 }
 
+/** The entry count and first key's offset of the msgpack map at `at`, or undefined when none is there. */
+function mapAt(b: Uint8Array, at: number): { n: number; first: number } | undefined {
+  const h = b[at];
+  if (h === undefined) return undefined;
+  if ((h & 0xf0) === 0x80) return { n: h & 0x0f, first: at + 1 };
+  if (h === 0xde) return { n: be(b, at + 1, 2), first: at + 3 };
+  if (h === 0xdf) return { n: be(b, at + 1, 4), first: at + 5 };
+  return undefined;
+}
+
 /** `parts` as msgpack writes the key (a fixstr of 5 bytes). */
 const PARTS_KEY = Buffer.from([0xa5, ...Buffer.from('parts')]);
 
@@ -190,15 +200,10 @@ const PARTS_KEY = Buffer.from([0xa5, ...Buffer.from('parts')]);
  * read, as decodeAhead cannot.
  */
 export function surelyNoParts(bytes: Uint8Array): boolean {
-  const h = bytes[0];
-  let n: number;
-  let at: number;
-  if (h === undefined) return false;
-  if ((h & 0xf0) === 0x80) [n, at] = [h & 0x0f, 1];
-  else if (h === 0xde) [n, at] = [be(bytes, 1, 2), 3];
-  else if (h === 0xdf) [n, at] = [be(bytes, 1, 4), 5];
-  else return false;
-  for (let i = 0; i < n; i++) {
+  const map = mapAt(bytes, 0);
+  if (map === undefined) return false;
+  let at = map.first;
+  for (let i = 0; i < map.n; i++) {
     if (bytes[at] === undefined || !isStr(bytes[at]!)) return false;
     const valueAt = skip(bytes, at);
     if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return false;
@@ -216,14 +221,10 @@ export function surelyNoParts(bytes: Uint8Array): boolean {
  * msgpackr record an earlier version wrote): the caller decodes them whole.
  */
 export async function decodeAhead(dec: ValueDecoder, bytes: Buffer, perTurn = DECODE_PARTS_PER_TURN): Promise<ObjectRecord | undefined> {
-  const h = bytes[0];
-  let n: number;
-  let at: number;
-  if (h === undefined) return undefined;
-  if ((h & 0xf0) === 0x80) [n, at] = [h & 0x0f, 1];
-  else if (h === 0xde) [n, at] = [be(bytes, 1, 2), 3];
-  else if (h === 0xdf) [n, at] = [be(bytes, 1, 4), 5];
-  else return undefined;
+  const map = mapAt(bytes, 0);
+  if (map === undefined) return undefined;
+  const { n } = map;
+  let at = map.first;
   const keys: string[] = [];
   const others: Buffer[] = [];
   let parts: { n: number; first: number } | undefined;

@@ -69,7 +69,7 @@ export class ObjectDeletes {
         // Stopped before the caches would drop one decoded here (least recently used first): the
         // commit, reading in this order, dropped the next one with each it decoded again, and so
         // decoded every one of them whole (200 records of 500 parts, ~13 MB, in one turn).
-        bytes += cache.keptSize(k);
+        bytes += cache.decodeCost(k).kept;
         if (bytes > KEPT_BYTES_MAX) break;
         await cache.prefetch(k);
       }
@@ -103,7 +103,7 @@ export class ObjectDeletes {
    * keys, and before the key whose records of many parts would take those the commit reads past
    * KEPT_BYTES_MAX stored bytes (their stored lengths, no decode), so that #prepare decodes ahead
    * every one of them and the caches keep them all until the commit takes them, and before the
-   * records it decodes itself (kept by no cache: RecordCache.inCommitSize) pass IN_COMMIT_DECODE_BYTES;
+   * records it decodes itself (kept by no cache: RecordCache.decodeCost) pass IN_COMMIT_DECODE_BYTES;
    * at least one key.
    * Cut only by the key count, a DeleteObjects commit of 200 objects of 500 parts (~67 KB stored
    * each, ~13 MB) had some 120 decoded ahead and the others decoded whole in the commit, in one
@@ -127,8 +127,9 @@ export class ObjectDeletes {
       for (const [cache, k] of this.#reads(bucket, versioned, items[i]!)) {
         const id = `${cache === this.#s.currentRecords ? 'c' : 'v'}${k.toString('latin1')}`;
         if (!seen.has(id)) {
-          reads += cache.keptSize(k);
-          decodedIn += cache.inCommitSize(k);
+          const cost = cache.decodeCost(k);
+          reads += cost.kept;
+          decodedIn += cost.inCommit;
         }
         seen.add(id);
       }

@@ -49,6 +49,19 @@ function partsDecoded(m: MetaStore): () => number {
   return () => n;
 }
 
+/** `m` as the handler's store, counting its deleteObjects calls (one a commit). */
+function countingCommits(m: MetaStore): { meta: MetaStore; commits: () => number } {
+  let n = 0;
+  const meta = new Proxy(m, {
+    get(target, name) {
+      const v = Reflect.get(target, name, target) as unknown;
+      if (name === 'deleteObjects') n++;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { meta, commits: () => n };
+}
+
 for (const versioned of [false, true]) {
   t.test(`${versioned ? 'versioned' : 'unversioned'}: ${KEYS} objects of ${PARTS} parts: at most ${DECODE_PARTS_PER_TURN} parts decoded a turn; each answered as deleted, in order`, async (t) => {
     const m = openStore(t);
@@ -94,17 +107,10 @@ t.test('250 objects stored inline, 100 KB each (~25 MB of records, no parts): on
   for (let i = 0; i < 250; i++) await m.putObject('b', keyOf(i), inline());
   // The records caches keep none of them (no parts), and decoding one is a copy: nothing to decode
   // ahead, so no reason for more commits (each a durable write).
-  let commits = 0;
-  const meta = new Proxy(m, {
-    get(target, name) {
-      const v = Reflect.get(target, name, target) as unknown;
-      if (name === 'deleteObjects') commits++;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  const { meta, commits } = countingCommits(m);
   const objects = Array.from({ length: 250 }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
   const body = String((await handleDeleteObjects({ meta, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects))).body);
-  t.equal(commits, 1, 'one commit');
+  t.equal(commits(), 1, 'one commit');
   t.equal(body.match(/<Deleted>/g)?.length, 250, 'every key answered Deleted');
   t.equal(Array.from({ length: 250 }, (_, i) => m.getObject('b', keyOf(i))).filter((o) => o !== undefined).length, 0, 'none left');
 });
@@ -128,15 +134,8 @@ t.test(`250 objects of 450 parts (records kept by no cache): at most ${IN_COMMIT
 
   await m.createBucket('c');
   for (let i = 0; i < 250; i++) await m.putObject('c', keyOf(i), multipart(10));
-  let commits = 0;
-  const meta = new Proxy(m, {
-    get(target, name) {
-      const v = Reflect.get(target, name, target) as unknown;
-      if (name === 'deleteObjects') commits++;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  const { meta, commits } = countingCommits(m);
   const body = String((await handleDeleteObjects({ meta, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('c', objects))).body);
-  t.equal(commits, 1, '250 objects of 10 parts: one commit, as before');
+  t.equal(commits(), 1, '250 objects of 10 parts: one commit, as before');
   t.equal(body.match(/<Deleted>/g)?.length, 250, 'every key answered Deleted');
 });
