@@ -176,6 +176,11 @@ function checkSignature(fields: FormFields, policy: string, creds: Credentials, 
   // token is a field, which the policy's conditions must name like every x-amz- field).
   const token = fields.get('x-amz-security-token');
   if (token !== undefined) {
+    // boto3's default client signs a form with V2 and puts the token in it: said as a header's or
+    // a presigned URL's V2 is (auth/sigv4.ts), not as a token that is malformed, which it is not.
+    if (v4Signature === undefined && (fields.has('signature') || fields.has('awsaccesskeyid'))) {
+      throw new S3Error('InvalidToken', `Temporary credentials sign with ${ALGORITHM}, not Signature Version 2 (boto3: Config(signature_version='s3v4')).`);
+    }
     if (v4Signature === undefined) throw new S3Error('InvalidToken');
     creds = sessionCredentials(opts.sessions, token, (opts.now ?? new Date()).getTime());
   }

@@ -3,7 +3,7 @@
 // (its policies, ${aws:username} its name), a session policy limits them further, presigned URLs
 // and minio-js carry the token, and everything wrong is refused with STS's or S3's error: the
 // root user, bad signatures, unknown keys, durations out of range, malformed or too large session
-// policies, a token altered, missing, of another key, or of a user removed at a reload, and
+// policies, a token altered, missing, of another key, in a form signed with V2 (boto3's default), or of a user removed at a reload, and
 // role chaining (a refused RoleSessionName echoed with its CR and controls as references), a
 // parameter given twice with different values. A query signed as written (not re-encoded) is taken. Tokens outlive a restart, a new root secret revokes them, and a Deny on
 // aws:TokenIssueTime revokes the sessions issued before a time. GetCallerIdentity
@@ -22,7 +22,7 @@ import { raw } from '../helpers/http.js';
 import { AWS_VERSION, runAwsText } from '../helpers/aws-cli.js';
 import { BOTO3_ATTEMPTS, PYTHON_BIN, noBoto3, pythonEnv } from '../helpers/python.js';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { deriveSigningKey, formatAmzDate, signatureHex, stringToSign } from '../../daemon/auth/sigv4.js';
 import { s3Code } from '../helpers/s3.js';
 import { SessionTokens } from '../../daemon/auth/sts.js';
@@ -125,6 +125,18 @@ t.test('a user assumes a role: temporary credentials that act for it, with its p
   const badForm = await fetch(post.url, { method: 'POST', body: form({ ...post.fields, [tokenField]: flip(post.fields[tokenField]!) }) });
   t.equal(badForm.status, 400, 'an altered token in a form: 400');
   t.match(await badForm.text(), /<Code>InvalidToken<\/Code>/);
+  // The form boto3's default client makes with temporary credentials (HmacV1PostAuth: Signature
+  // V2 and the token as a field and a condition): refused as V2, not as a token that is malformed
+  // (it is not; it was the answer before, which sent the caller to its credentials).
+  const v2Policy = Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + 300_000).toISOString(), conditions: [{ bucket: B }, { key: 'home/sts-app/v2.txt' }, { 'x-amz-security-token': c.SessionToken! }] })).toString('base64');
+  const v2Form = await fetch(post.url, {
+    method: 'POST',
+    body: form({ key: 'home/sts-app/v2.txt', AWSAccessKeyId: c.AccessKeyId!, 'x-amz-security-token': c.SessionToken!, policy: v2Policy, signature: createHmac('sha1', c.SecretAccessKey!).update(v2Policy).digest('base64') }),
+  });
+  const v2Text = await v2Form.text();
+  t.same([v2Form.status, v2Text.match(/<Code>(.*?)<\/Code>/)?.[1]], [400, 'InvalidToken'], 'a V2 form with the token: 400 InvalidToken');
+  t.match(v2Text, /<Message>Temporary credentials sign with AWS4-HMAC-SHA256, not Signature Version 2/, '… saying why');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: B, Key: 'home/sts-app/v2.txt' }))), 'NoSuchKey/404', '… nothing stored');
   const outside = await createPresignedPost(s3, { Bucket: B, Key: 'shared/form.txt', Expires: 300 });
   t.equal((await fetch(outside.url, { method: 'POST', body: form(outside.fields) })).status, 403, 'a form upload where its user may not write: 403');
   // Without the token the key is unknown; the token with another key's signature is refused.
