@@ -303,14 +303,26 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
  * they matched when nothing had checked them. The empty body's MD5 is accepted, though S3 refuses
  * it too: it describes the request truly, and minio-java sends it with every PUT that has no body
  * (its composeObject and copies past 5 GiB are UploadPartCopy requests).
+ * x-amz-tagging-directive and x-amz-tagging: a part has no tags either (the upload's were given at
+ * its creation). S3 refuses x-amz-tagging on a part with this answer (boto3#2675, reproduced
+ * against S3 by an SDK maintainer); the tagging directive is CopyObject's, as the metadata one is.
+ * Accepted, a client asking for REPLACE and its tags was told they were taken when none were.
  */
 function refusePartCopyHeaders(headers: Readonly<Record<string, string>>): void {
-  for (const [name, shown] of [['x-amz-metadata-directive', 'x-amz-metadata-directive'], ['content-md5', 'Content-MD5']] as const) {
+  for (const [name, shown] of PART_COPY_REFUSED) {
     const v = headers[name];
     if (v === undefined || (name === 'content-md5' && v.trim() === EMPTY_BODY_MD5)) continue;
     throw new S3Error('InvalidArgument', 'The specified header is not valid in this context', { fields: { ArgumentName: shown, ArgumentValue: v } });
   }
 }
+
+/** The headers refusePartCopyHeaders refuses, as stored (lower case) and as named in the answer. */
+const PART_COPY_REFUSED: ReadonlyArray<readonly [string, string]> = [
+  ['x-amz-metadata-directive', 'x-amz-metadata-directive'],
+  ['x-amz-tagging-directive', 'x-amz-tagging-directive'],
+  ['x-amz-tagging', 'x-amz-tagging'],
+  ['content-md5', 'Content-MD5'],
+];
 
 /** Content-MD5 of an empty body. */
 const EMPTY_BODY_MD5 = '1B2M2Y8AsgTpgAmY7PhCfg==';

@@ -693,6 +693,13 @@ t.test('UploadPartCopy with x-amz-copy-source-range', async (t) => {
     const md = await expectSdkError(t, s3.send(withHeaders(cmd, { 'x-amz-metadata-directive': directive })), 'InvalidArgument', 400, `x-amz-metadata-directive: ${directive}`);
     t.same([(md as unknown as Record<string, string>).ArgumentName, (md as unknown as Record<string, string>).ArgumentValue], ['x-amz-metadata-directive', directive], 'the header named');
   }
+  // Nor tags: S3 refuses x-amz-tagging on a part (boto3#2675), and the tagging directive is
+  // CopyObject's, as the metadata one is. Both were accepted and nothing done with them.
+  for (const [name, value] of [['x-amz-tagging-directive', 'REPLACE'], ['x-amz-tagging-directive', 'COPY'], ['x-amz-tagging', 'a=b']]) {
+    const cmd = new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 4, CopySource: `${BUCKET}/copy/src` });
+    const err = await expectSdkError(t, s3.send(withHeaders(cmd, { [name!]: value! })), 'InvalidArgument', 400, `${name}: ${value}`);
+    t.same([(err as unknown as Record<string, string>).ArgumentName, (err as unknown as Record<string, string>).ArgumentValue], [name, value], 'the header named');
+  }
   // Nor a body for Content-MD5 to describe: S3 refuses the header (AWS.jl#695; aws-c-s3#173
   // stopped sending it). It was ignored and the part stored.
   for (const md5 of [createHash('md5').update('part').digest('base64')]) {
