@@ -263,9 +263,12 @@ export function objectResponseHeaders(rec: ObjectRecord, query: URLSearchParams)
   // Entries stored before such names were refused cannot go out as headers: S3 counts metadata
   // it cannot return in x-amz-missing-meta.
   if (missing > 0) h['x-amz-missing-meta'] = String(missing);
+  // An empty override (`?response-content-type=`, what an SDK sends for an empty string) leaves
+  // the stored header as it is, as S3 answers it (floci#923, modelled on S3's answers; LocalStack
+  // takes only non-empty ones): it replaced the object's Content-Type with an empty one.
   for (const [param, header] of OVERRIDES) {
     const v = query.get(param);
-    if (v !== null) h[header] = v;
+    if (v !== null && v !== '') h[header] = v;
   }
   if (rec.tags && rec.tags.length > 0) h['x-amz-tagging-count'] = String(rec.tags.length);
   return h;

@@ -200,6 +200,29 @@ t.test('response-* query overrides on GET and HEAD (stored headers unchanged)', 
   }
 });
 
+// An empty override is none: the stored header goes out (floci#923, modelled on S3's answers;
+// LocalStack takes only non-empty ones). It replaced the object's Content-Type with an empty one.
+t.test('an empty response-* value leaves the stored header as it is', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty-override', Body: 'x', ContentType: 'text/plain', ContentLanguage: 'en', CacheControl: 'no-store' }));
+  const empties = ['content-type', 'content-language', 'cache-control', 'content-disposition', 'content-encoding', 'expires'].map((h) => `response-${h}=`).join('&');
+  for (const method of ['GET', 'HEAD']) {
+    const r = await raw(d.port, { method, path: `/${bucket}/empty-override`, query: empties });
+    t.equal(r.status, 200, `${method}: 200`);
+    t.same(
+      ['content-type', 'content-language', 'cache-control', 'content-disposition', 'content-encoding', 'expires'].map((h) => r.headers[h]),
+      ['text/plain', 'en', 'no-store', undefined, undefined, undefined],
+      `${method}: the stored headers, none added empty`,
+    );
+    // A non-empty one beside empty ones still applies.
+    const one = await raw(d.port, { method, path: `/${bucket}/empty-override`, query: 'response-content-type=&response-cache-control=max-age%3D5' });
+    t.same([one.headers['content-type'], one.headers['cache-control']], ['text/plain', 'max-age=5'], `${method}: the non-empty override applies`);
+  }
+  // What the SDK sends for an empty string, read back through it.
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'empty-override', ResponseContentType: '' }));
+  await got.Body!.transformToString();
+  t.equal(got.ContentType, 'text/plain', 'SDK ResponseContentType: the stored type');
+});
+
 // S3 writes a response-* value in ISO-8859-1, and answers 400 for one it cannot (a filename with
 // an en dash: "Header value cannot be represented using ISO-8859-1."). Its UTF-8 bytes went out
 // instead: the SDK (and boto3, and browsers) read `café` back as `cafÃ©`.
