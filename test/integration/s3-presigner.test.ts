@@ -1,7 +1,7 @@
 // Presigned URLs as the JavaScript SDK (@aws-sdk/s3-request-presigner's getSignedUrl) and the aws
 // CLI (`aws s3 presign`) make them, fetched with plain HTTP clients that know nothing of S3: GET
 // and PUT of keys with characters each signer escapes its own way, response-* overrides, an
-// SSE-S3 header the presigner signs, and the refusals (expired, tampered, moved to another key)
+// SSE-S3 header and a Content-MD5 the presigner signs, and the refusals (expired, tampered, moved to another key)
 // that must change nothing. The SDK's presigned PutObject URLs carry the CRC32 of an empty body
 // (x-amz-checksum-crc32=AAAAAA==, its default since 3.729): S3 ignores checksums in a URL, and
 // s3d used to answer every such upload BadDigest; it neither checks nor keeps them, for PutObject
@@ -63,6 +63,32 @@ t.test('getSignedUrl: a multipart upload whose parts go through presigned Upload
   }
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: up.UploadId, MultipartUpload: { Parts: done } }));
   t.ok((await bodyBytes(await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).equals(Buffer.concat(parts)), 'the object is the parts in order');
+});
+
+// Content-MD5 is no x-amz-* header: the presigner signs it as a header (X-Amz-SignedHeaders
+// content-md5;host), so the uploader must send it, and the body must match it. A URL need not sign
+// one (only an Authorization header's signature must, aws-recorded-auth.test.ts): a Content-MD5 the
+// uploader adds beside a URL that does not sign it is the body's digest all the same, checked.
+t.test('getSignedUrl PutObject with ContentMD5: sent it stores, left out it fails the signature, another body is BadDigest; unsigned it is checked', async (t) => {
+  const body = 'a presigned upload with its MD5';
+  const md5 = createHash('md5').update(body).digest('base64');
+  const signedMd5 = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'md5-signed', ContentMD5: md5 }), { expiresIn: 300 });
+  t.equal(new URL(signedMd5).searchParams.get('X-Amz-SignedHeaders'), 'content-md5;host', 'the presigner signs Content-MD5 as a header');
+  const left = await fetchUrl(signedMd5, { method: 'PUT', body });
+  t.same([left.status, errorCode(left.body)], [403, 'SignatureDoesNotMatch'], 'the signed Content-MD5 left out: SignatureDoesNotMatch');
+  const other = await fetchUrl(signedMd5, { method: 'PUT', body: 'another body', headers: { 'content-md5': md5 } });
+  t.same([other.status, errorCode(other.body)], [400, 'BadDigest'], 'another body under the signed Content-MD5: BadDigest');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'md5-signed' }))), 'NotFound/404', 'neither stored anything');
+  const sent = await fetchUrl(signedMd5, { method: 'PUT', body, headers: { 'content-md5': md5 } });
+  t.equal(sent.status, 200, 'sent with the body it digests: 200');
+  t.equal(sent.headers.get('etag'), `"${Buffer.from(md5, 'base64').toString('hex')}"`, 'the ETag is that MD5');
+
+  const plain = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'md5-unsigned' }), { expiresIn: 300 });
+  t.notMatch(new URL(plain).searchParams.get('X-Amz-SignedHeaders') ?? '', /content-md5/, 'a URL without ContentMD5 does not sign it');
+  const wrong = await fetchUrl(plain, { method: 'PUT', body: 'not the digested body', headers: { 'content-md5': md5 } });
+  t.same([wrong.status, errorCode(wrong.body)], [400, 'BadDigest'], 'an unsigned Content-MD5 that does not match: BadDigest');
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'md5-unsigned' }))), 'NotFound/404', 'nothing stored');
+  t.equal((await fetchUrl(plain, { method: 'PUT', body, headers: { 'content-md5': md5 } })).status, 200, 'an unsigned Content-MD5 that matches: 200');
 });
 
 // What S3 does with the flexible checksums a presigner leaves in the query (the JavaScript SDK's
