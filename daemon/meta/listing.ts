@@ -8,7 +8,7 @@ import type { Database } from 'lmdb';
 import { bucketRange, keyOfVersionKey, markerBound, MAX_KEY_BYTES, objectKey, prefixBound, SEP, STAMP_TOP, uploadIndexKey, versionKeyOf, versionPrefix, ZERO_COPY_END } from './keys.js';
 import type { ListedRecord } from './listed-record.js';
 import type { ObjectRecord, UploadRecord } from './records.js';
-import { clientVersionId, stampOf, stampOfId } from './versions.js';
+import { clientVersionId, NULL_VERSION, stampOf, stampOfId } from './versions.js';
 
 export interface ListEntry<R extends ListedRecord = ObjectRecord> {
   key: string;
@@ -58,6 +58,8 @@ export interface ListingTables<R extends ListedRecord = ObjectRecord> {
   versions: Database<R, Buffer>;
   /** The versions-table key of version `versionId` (`null` too) of bucket/key, when it is there (store-key-writes.ts findVersion). */
   versionKey(bucket: string, key: string, versionId: string): Buffer | undefined;
+  /** Where bucket/key's null version removed last sat, its stamp, while the key kept other versions (null-index.ts goneAt). */
+  nullGoneAt(bucket: string, key: string): number | undefined;
   /** Counts one listed key read (MetaStore.listEntriesRead). */
   entryRead(): void;
   /** Counts one versions-table record read (MetaStore.versionEntriesRead). */
@@ -90,7 +92,7 @@ export interface VersionListOptions {
    * The stamp of the version versionIdMarker names, when the caller knows it (the next slice of a
    * page, ops/list.ts: the `nextStamp` of the slice before): the listing goes on strictly after that
    * place in key-marker's order (newest first), whatever became of the version since. Without it the
-   * marker is looked up, and a `null` version deleted since has no place left (see versionsOfKey).
+   * marker is looked up (see versionsOfKey).
    */
   markerStamp?: number;
   maxKeys: number;
@@ -323,8 +325,9 @@ function* rowsFrom<R>(tables: ListingTables<R & ListedRecord>, bucketStart: Buff
  * its stamp then its id (the current object is newer than every entry of the versions table, so
  * it sorts first). `markerStamp`, when the caller knows it, is that stamp. Else it is the marker's
  * version's, looked up (the current object or the versions table), or for a version gone since,
- * the one its id carries: a place that outlives its version, so no version before it is listed
- * again and none after it missed.
+ * the one its id carries, or for a `null` version gone since, the place the store kept for it: a
+ * place that outlives its version, so no version before it is listed again and none after it
+ * missed, as S3 goes on after a version-id marker deleted between pages.
  */
 function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket: string, key: string, marker: string | undefined, markerStamp?: number): Generator<VersionEntry<R>> {
   const cur = tables.objects.get(objectKey(bucket, key));
@@ -341,9 +344,10 @@ function* versionsOfKey<R extends ListedRecord>(tables: ListingTables<R>, bucket
     // from before stamps in an unlikely future, has every entry after it).
     if (stamp <= STAMP_TOP) start = Buffer.concat([versionKeyOf(bucket, key, stamp, marker), Buffer.from([SEP])]);
   }
-  // Else, with a marker, it has no place: a `null` version gone since (its id carries no stamp),
-  // or an id s3d never made. The key is listed again from its newest version, since listing a
-  // version twice is better than never listing some.
+  // Else, with a marker, it has no place: an id s3d never made, or a `null` version gone whose
+  // place was not kept (an earlier version removed it, or the index was rebuilt since). The key
+  // is listed again from its newest version, since listing a version twice is better than never
+  // listing some.
   if (cur !== undefined && withCurrent) yield { key, record: cur, isLatest: true };
   let first = true;
   for (const { key: k, value } of tables.versions.getRange({ start, end })) {
@@ -362,14 +366,16 @@ function after(vs: number, id: string, stamp: number, markerId: string): boolean
 
 /**
  * The stamp of version `marker` of bucket/key, its place in the key's listing order: the
- * version's own (current or not), else the one its id carries; undefined when neither says (a
- * `null` version gone, an id s3d never made).
+ * version's own (current or not), else the one its id carries, or for `null`, where the null
+ * version removed last sat (a null version there is now is newer: a page that ended on an older
+ * one lists some versions again, none is missed); undefined when none says (an id s3d never
+ * made, a `null` version gone whose place was not kept).
  */
 function markerStampOf(tables: ListingTables<ListedRecord>, bucket: string, key: string, marker: string, cur: ListedRecord | undefined): number | undefined {
   if (cur !== undefined && clientVersionId(cur) === marker) return stampOf(cur);
   const at = tables.versionKey(bucket, key, marker);
   if (at !== undefined) return STAMP_TOP - Number(at.readBigUInt64BE(at.length - Buffer.byteLength(marker) - 8));
-  return stampOfId(marker);
+  return marker === NULL_VERSION ? tables.nullGoneAt(bucket, key) : stampOfId(marker);
 }
 
 /** Whether `k` is the first versions-table key of its object (between `prefix` and `end`). */

@@ -1,18 +1,33 @@
 // The null-version index of the metadata store: `bucket NUL key` → the stamp of the key's null
 // version in the versions table, when it has one there (a key has one null version at most,
 // current or not), so versionId=null is found with two reads instead of a scan of every version
-// of the key. MetaStore writes it in the transactions that write the versions table.
+// of the key. MetaStore writes it in the transactions that write the versions table. Beside it,
+// per key, where the null version removed last sat (its stamp), while the key keeps other
+// versions: a `null` version-id marker of ListObjectVersions names a version that carries no
+// place of its own, and once it is gone only this says where the next page goes on.
 
 import type { Database, RootDatabase } from 'lmdb';
-import { nullVersionOfKey, objectKey } from './keys.js';
+import { nullVersionOfKey, objectKey, SEP } from './keys.js';
 import type { ObjectRecord } from './records.js';
 import { stampOf } from './versions.js';
 
+/**
+ * The key of bucket/key's gone null version's place: `bucket NUL key NUL`, which no object key
+ * is (keys hold no NUL), so an earlier version that keeps the index reads none of them as a null
+ * version, and its rebuild removes them with the rest.
+ */
+function goneKey(bucket: string, key: string): Buffer {
+  return Buffer.concat([objectKey(bucket, key), Buffer.from([SEP])]);
+}
+
 export class NullVersionIndex {
   readonly #db: Database<number, Buffer>;
+  readonly #goneKept: boolean;
 
-  constructor(root: RootDatabase) {
+  /** `goneKept`: whether the places of gone null versions are as this version kept them (MetaStore's constructor); else none is read. */
+  constructor(root: RootDatabase, goneKept = true) {
     this.#db = root.openDB({ name: 'null-versions', keyEncoding: 'binary' });
+    this.#goneKept = goneKept;
   }
 
   /** The stamp of bucket/key's null version in the versions table, if it is there. */
@@ -33,8 +48,42 @@ export class NullVersionIndex {
   }
 
   /**
+   * Where bucket/key's null version removed last sat (its stamp), when the key has had other
+   * versions ever since; the null version it has now, if any, is newer (null versions are
+   * replaced by newer ones, never by older).
+   */
+  goneAt(bucket: string, key: string): number | undefined {
+    return this.#goneKept ? this.#db.get(goneKey(bucket, key)) : undefined;
+  }
+
+  /** Bucket/key's null version of stamp `vs` was removed and the key keeps other versions (inside that write). */
+  nullGone(bucket: string, key: string, vs: number): void {
+    void this.#db.put(goneKey(bucket, key), vs);
+  }
+
+  /** Bucket/key has no version left (inside that write): no place to keep. */
+  keyGone(bucket: string, key: string): void {
+    const k = goneKey(bucket, key);
+    if (this.#db.get(k) !== undefined) void this.#db.remove(k);
+  }
+
+  /**
+   * Forgets every gone null version's place, inside the caller's synchronous transaction: an
+   * earlier version that keeps the index but not these ran on the store and may have removed
+   * null versions without saying where they sat. Returns how many it forgot.
+   */
+  forgetGone(): number {
+    // Copied out before they are removed; the index's other keys (one per null version) are not.
+    const gone: Buffer[] = [];
+    for (const k of this.#db.getKeys() as Iterable<Buffer>) if (k[k.length - 1] === SEP) gone.push(Buffer.from(k));
+    for (const k of gone) void this.#db.remove(k);
+    return gone.length;
+  }
+
+  /**
    * Rebuilds the index from the versions table's keys (no record is decoded), inside the caller's
-   * synchronous transaction. Returns how many null versions it indexed.
+   * synchronous transaction, the places of gone null versions forgotten (the versions table does
+   * not keep them). Returns how many null versions it indexed.
    */
   rebuild(versionKeys: Iterable<Buffer>): number {
     for (const k of [...this.#db.getKeys()].map((k) => Buffer.from(k))) void this.#db.remove(k);

@@ -1,7 +1,8 @@
 // The `state` table of the metadata store: small facts about the store itself, not about buckets
 // or objects. The store's format (a downgrade is refused), the clean-shutdown token, the
-// null-version index's mark, the start-up scans left unfinished, and values made once and kept
-// (the listing-token key). MetaStore opens it and hands over its write path.
+// null-version index's marks (its own, and its gone null versions' places'), the start-up scans
+// left unfinished, and values made once and kept (the listing-token key). MetaStore opens it and
+// hands over its write path.
 
 import type { Database, RootDatabase } from 'lmdb';
 
@@ -17,6 +18,12 @@ export const STORE_FORMAT = 3;
 const FORMAT_KEY = 'store-format';
 /** The entry marking the null-version index complete (MetaStore's constructor). */
 const NULL_INDEX_MARK = 'null-version-index';
+/**
+ * The entry marking the places of gone null versions (null-index.ts goneAt) kept under the same
+ * token: an earlier version that keeps the index but not them writes NULL_INDEX_MARK alone at its
+ * clean stop.
+ */
+const NULL_GONE_MARK = 'null-version-gone';
 
 /** The store was written by a newer s3d (a downgrade): not opened. */
 export class StoreFormatError extends Error {
@@ -65,7 +72,7 @@ export class StoreState {
    * the token alone.
    */
   recordShutdownToken(token: string): Promise<void> {
-    return this.#put({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token });
+    return this.#put({ 'clean-shutdown': token, [NULL_INDEX_MARK]: token, [NULL_GONE_MARK]: token });
   }
 
   /** The null-version index's mark: the token it was complete under. */
@@ -73,9 +80,20 @@ export class StoreState {
     return this.#get(NULL_INDEX_MARK);
   }
 
-  /** Marks the null-version index complete under the current token (inside a transaction). */
+  /** The mark of the gone null versions' places (null-index.ts goneAt): the token they were kept under. */
+  nullGoneMark(): string | undefined {
+    return this.#get(NULL_GONE_MARK);
+  }
+
+  /** Marks the null-version index complete under the current token, the gone null versions' places with it (inside a transaction). */
   markNullIndex(): void {
     void this.#db().put(NULL_INDEX_MARK, this.shutdownToken());
+    this.markNullGone();
+  }
+
+  /** Marks the gone null versions' places kept under the current token (inside a transaction). */
+  markNullGone(): void {
+    void this.#db().put(NULL_GONE_MARK, this.shutdownToken());
   }
 
   /** Starts whose scan for unreferenced data files did not finish (storage/orphan-scan.ts). */

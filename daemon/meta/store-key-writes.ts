@@ -226,8 +226,10 @@ export function deleteOne(t: KeyWriteTables, b: BucketRecord, key: string, versi
     removeVersion(t, b.name, key, found);
   }
   // With no current object left, the newest remaining version becomes current unless it is a marker.
+  let emptied = false;
   if (!t.objects.doesExist(k)) {
     const head = firstVersion(t, b.name, key);
+    emptied = head === undefined;
     if (head && !head.rec.deleteMarker) {
       // Moved as its bytes (both tables encode a record alike: putVersion), and kept decoded for
       // releaseFiles' read of the current object: encoding and decoding a version of 10,000 parts
@@ -238,6 +240,10 @@ export function deleteOne(t: KeyWriteTables, b: BucketRecord, key: string, versi
       if (bytes !== undefined) t.remember('objects', k, bytes, head.rec);
     }
   }
+  // A null version's id carries no place: where it sat is kept for ListObjectVersions' `null`
+  // markers while the key keeps other versions (an unversioned bucket's key keeps none).
+  if (emptied) t.nullVersions!.keyGone(b.name, key);
+  else if (removed.versionId === undefined) t.nullVersions!.nullGone(b.name, key, stampOf(removed));
   releaseFiles(t, b.name, key, removed);
   return { removed };
 }

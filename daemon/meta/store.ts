@@ -167,8 +167,12 @@ export class MetaStore {
     // over an index it never kept, and versionId=null missed its null versions. Rebuilt then too
     // (~2 s per million versions; a start without a marker scans the store's records anyway).
     const complete = this.state.nullIndexMark() === token && this.cleanStop;
+    // The places of gone null versions beside it (ListObjectVersions' `null` markers) hold only
+    // when no earlier version ran since: one that keeps the index but not them marks the index
+    // alone, and may have removed a null version since the place kept, which is then too old.
+    const goneKept = complete && this.state.nullGoneMark() === token;
     if (opts.readOnly === true) {
-      this.nullVersions = complete ? new NullVersionIndex(this.root) : undefined;
+      this.nullVersions = complete ? new NullVersionIndex(this.root, goneKept) : undefined;
     } else {
       const index = (this.nullVersions = new NullVersionIndex(this.root));
       // Rebuilt in one synchronous transaction before the store is used, and marked complete.
@@ -177,6 +181,12 @@ export class MetaStore {
           const n = index.rebuild(this.versions.getKeys() as Iterable<Buffer>);
           this.state.markNullIndex();
           return n;
+        });
+      } else if (!goneKept) {
+        // A `null` marker whose version is gone then lists its key again from the newest version.
+        this.root.transactionSync(() => {
+          index.forgetGone();
+          this.state.markNullGone();
         });
       }
     }
@@ -198,6 +208,7 @@ export class MetaStore {
       objects: this.objects,
       versions: this.versions,
       versionKey: (bucket, key, versionId) => findVersion(this.keyTables, bucket, key, versionId)?.k,
+      nullGoneAt: (bucket, key) => this.nullVersions?.goneAt(bucket, key),
       entryRead: () => void this.listEntriesRead++,
       versionRead: () => void this.versionEntriesRead++,
     };

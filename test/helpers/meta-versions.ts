@@ -78,3 +78,21 @@ export async function forgetNullIndex(dir: string, how: 'no index' | 'stale inde
   });
   await root.close();
 }
+
+/**
+ * Makes the store in `dir` look as an earlier version that keeps the null-version index, but not
+ * the places of gone null versions, left it at a clean stop: its token and the index's mark in one
+ * commit (state.ts recordShutdownToken before the places were kept). Returns the clean-shutdown
+ * marker that stop leaves (cli.ts), for the next MetaStore.
+ */
+export async function indexKeeperStop(dir: string, token: string): Promise<{ token: string; txnId: number }> {
+  const root = open({ path: join(dir, 'meta'), maxDbs: 16 });
+  const state = root.openDB<string, string>({ name: 'state' });
+  root.transactionSync(() => {
+    void state.put('clean-shutdown', token);
+    void state.put('null-version-index', token);
+  });
+  const txnId = (root.getStats() as { lastTxnId: number }).lastTxnId;
+  await root.close();
+  return { token, txnId };
+}

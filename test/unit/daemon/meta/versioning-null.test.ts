@@ -15,7 +15,7 @@ import { MetaConflict, MetaStore, type VersionEntry } from '../../../../daemon/m
 import { RECORD_VERSION, type ObjectRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
 import { clientVersionId, stampOf, stampOfId } from '../../../../daemon/meta/versions.js';
 import { prng } from '../../../helpers/daemon.js';
-import { forgetNullIndex, ids, obj, show, versioned } from '../../../helpers/meta-versions.js';
+import { forgetNullIndex, ids, indexKeeperStop, obj, show, versioned } from '../../../helpers/meta-versions.js';
 
 /** A store in a temp dir that the test may close and reopen: `dir` stays until the end of `t`. */
 function storeDir(t: Test): string {
@@ -300,7 +300,12 @@ t.test('ListObjectVersions reads a page, not every version of the keys it lists'
 });
 
 /** A ListObjectVersions page (no prefix or delimiter) from every version of every key, as a scan gives it. */
-function scannedPage(m: MetaStore, bucket: string, keys: readonly string[], keyMarker: string, versionIdMarker: string, maxKeys: number): { entries: string[]; isTruncated: boolean } {
+/**
+ * A ListObjectVersions page as a scan of every version gives it. `gone`: per key, where its null
+ * version removed last sat while the key kept other versions (S3 goes on after a version-id
+ * marker deleted between pages; `null` carries no stamp, so that place is all there is).
+ */
+function scannedPage(m: MetaStore, bucket: string, keys: readonly string[], keyMarker: string, versionIdMarker: string, maxKeys: number, gone: ReadonlyMap<string, number> = new Map()): { entries: string[]; isTruncated: boolean } {
   const entries: string[] = [];
   for (const key of [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
     const order = Buffer.compare(Buffer.from(key), Buffer.from(keyMarker));
@@ -309,8 +314,8 @@ function scannedPage(m: MetaStore, bucket: string, keys: readonly string[], keyM
     let i = 0;
     if (versionIdMarker !== '' && order === 0) {
       const at = versions.findIndex((v) => clientVersionId(v.record) === versionIdMarker);
-      const stamp = stampOfId(versionIdMarker);
-      // A marker that is gone: the versions older than it, or all of them when its id has no stamp.
+      const stamp = versionIdMarker === 'null' ? gone.get(key) : stampOfId(versionIdMarker);
+      // A marker that is gone: the versions older than it, or all of them when it has no place.
       i = at >= 0 ? at + 1 : stamp === undefined ? 0 : versions.findIndex((v) => stampOf(v.record) < stamp);
       if (i < 0) i = versions.length;
     }
@@ -333,6 +338,8 @@ t.test('ListObjectVersions pages from any marker are what a scan of every versio
   let state: 'Enabled' | 'Suspended' = 'Enabled';
   /** Every version id this history made, those deleted since too (markers naming them), and `null`. */
   const made = new Set<string>(['null']);
+  const gone = new Map<string, number>();
+  let goneNullProbes = 0;
   let failures = 0;
   let checked = 0;
   for (let step = 0; step < 400 && failures < 5; step++) {
@@ -340,17 +347,26 @@ t.test('ListObjectVersions pages from any marker are what a scan of every versio
     const r = random.next();
     if (r < 0.6) made.add(clientVersionId(await m.putObject('b', key, rec())));
     else if (r < 0.75) made.add(clientVersionId((await m.deleteObject('b', key)).marker!));
-    else if (r < 0.9) await m.deleteObject('b', key, undefined, random.pick([...made]));
-    else {
+    else if (r < 0.9) {
+      // `null` is one id of many: picked as often as a third of the others, for the pages after it.
+      const id = random.bool(0.3) ? 'null' : random.pick([...made]);
+      const nullStamp = m.keyVersions('b', key).find((v) => v.record.versionId === undefined)?.record;
+      await m.deleteObject('b', key, undefined, id);
+      if (m.keyVersions('b', key).length === 0) gone.delete(key);
+      else if (id === 'null' && nullStamp !== undefined) gone.set(key, stampOf(nullStamp));
+    } else {
       state = state === 'Enabled' ? 'Suspended' : 'Enabled';
       await versioned(m, 'b', state);
     }
     if (step % 4 !== 3) continue;
     for (let probe = 0; probe < 6; probe++) {
       const keyMarker = random.bool(0.15) ? '' : random.pick(keys);
-      const versionIdMarker = random.bool(0.2) ? '' : random.pick([...made]);
+      const versionIdMarker = random.bool(0.2) ? '' : random.bool(0.3) ? 'null' : random.pick([...made]);
       const maxKeys = 1 + random.int(4);
-      const want = scannedPage(m, 'b', keys, keyMarker, versionIdMarker, maxKeys);
+      const want = scannedPage(m, 'b', keys, keyMarker, versionIdMarker, maxKeys, gone);
+      const placed = gone.get(keyMarker);
+      // A `null` marker whose version is gone, its place above some version of the key.
+      if (versionIdMarker === 'null' && placed !== undefined && !m.keyVersions('b', keyMarker).some((v) => v.record.versionId === undefined) && m.keyVersions('b', keyMarker).some((v) => stampOf(v.record) > placed)) goneNullProbes++;
       const { out: got, read } = counted(m, () => m.listVersions('b', { prefix: '', delimiter: '', keyMarker, versionIdMarker, maxKeys }));
       checked++;
       const same = JSON.stringify(got.entries.map(show)) === JSON.stringify(want.entries) && got.isTruncated === want.isTruncated;
@@ -359,7 +375,59 @@ t.test('ListObjectVersions pages from any marker are what a scan of every versio
       t.fail(`step ${step}: page after ${JSON.stringify(keyMarker)} / ${versionIdMarker}, ${maxKeys} keys`, { got: got.entries.map(show), want: want.entries, truncated: [got.isTruncated, want.isTruncated], read });
     }
   }
+  t.ok(goneNullProbes >= 5, `pages after a null version gone from under newer versions among them (${goneNullProbes})`);
   t.equal(failures, 0, `${checked} pages from random markers (versions that exist, that are gone, the current one, null) are the scan's, each reading at most MaxKeys + 2 records`);
+});
+
+t.test('a `null` version-id marker whose version is gone: the page goes on after the place it had, kept while its key has versions and across clean stops of this version', async (t) => {
+  const dir = storeDir(t);
+  let m = new MetaStore(dir);
+  t.teardown(() => m.close());
+  await versioned(m, 'b', 'Enabled');
+  const id = async (key = 'k'): Promise<string> => clientVersionId(await m.putObject('b', key, rec()));
+  const put = async (state: 'Enabled' | 'Suspended'): Promise<string> => {
+    await versioned(m, 'b', state);
+    return id();
+  };
+  const v0 = await put('Enabled');
+  await put('Suspended');
+  const v1 = await put('Enabled');
+  const v2 = await id();
+  await id('z');
+  t.same(ids(m, 'b', 'k'), [v2, v1, 'null', v0]);
+  const afterNull = (): string[] => m.listVersions('b', { prefix: '', delimiter: '', keyMarker: 'k', versionIdMarker: 'null', maxKeys: 10 }).entries.map((e) => `${e.key} ${clientVersionId(e.record)}`);
+  const z = `z ${ids(m, 'b', 'z')[0]}`;
+  t.same(afterNull(), [`k ${v0}`, z], 'after the null version: v0, then z');
+  await m.deleteObject('b', 'k', undefined, 'null');
+  t.same(afterNull(), [`k ${v0}`, z], 'after the null version deleted: the versions older than its place, not k from its newest again');
+  /** A clean stop of this version and a start (the token and marker cli.ts writes). */
+  const cleanRestart = async (token: string): Promise<void> => {
+    await m.state.recordShutdownToken(token);
+    const txnId = m.lastTxnId();
+    await m.close();
+    m = new MetaStore(dir, { cleanMarker: { token, txnId } });
+  };
+  await cleanRestart('one');
+  t.same(afterNull(), [`k ${v0}`, z], 'the place is kept across a clean stop');
+
+  // An earlier version that keeps the index but not these places may have removed a null
+  // version since: a place kept before would be too old (versions after it missed). Forgotten.
+  await m.state.recordShutdownToken('two');
+  await m.close();
+  m = new MetaStore(dir, { cleanMarker: await indexKeeperStop(dir, 'an earlier version') });
+  t.equal(m.nullIndexRebuilt, undefined, 'the index itself is complete: not rebuilt');
+  t.same(afterNull(), [`k ${v2}`, `k ${v1}`, `k ${v0}`, z], 'after an earlier version ran: no place, k again from its newest version (none missed)');
+  await put('Suspended');
+  const v3 = await put('Enabled');
+  await m.deleteObject('b', 'k', undefined, 'null');
+  await cleanRestart('three');
+  t.same(afterNull(), [`k ${v2}`, `k ${v1}`, `k ${v0}`, z], 'a place kept again once this version removes a null version (under v3), and across its clean stop');
+
+  // A key whose last version goes keeps no place: made again, its versions are not behind one.
+  for (const v of [v3, v2, v1, v0]) await m.deleteObject('b', 'k', undefined, v);
+  t.same(ids(m, 'b', 'k'), []);
+  const w = await id();
+  t.same(afterNull(), [`k ${w}`, z], 'k emptied and written again: no place kept, k from its newest version');
 });
 
 t.test('ListObjectVersions slices: whatever is written or deleted between two, the second goes on after the first ends (markerStamp), no version twice, none there throughout missed', async (t) => {
