@@ -23,7 +23,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag } from './object-headers.js';
 import { XmlWriter } from './xml-writer.js';
-import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum } from './object-lock.js';
+import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum, requireLockedBodySigV4 } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
 import { intParam, refuseNonInteger } from './query.js';
@@ -269,7 +269,9 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   if (length !== undefined && length > MAX_PART_SIZE) throw partTooLarge(length);
   // The upload's own lock settings, else the bucket's default retention (which the completed
   // object will take), as S3 judges a part.
-  requireLockedBodyChecksum(completedLock(env.meta.getBucket(up.bucket), up), ctx.body, 'Put Part');
+  const lock = completedLock(env.meta.getBucket(up.bucket), up);
+  requireLockedBodyChecksum(lock, ctx.body, 'Put Part');
+  requireLockedBodySigV4(lock, ctx, 'Put Part');
   const uc = uploadChecksum(up);
   const own = partChecksum(uc, ctx.headers);
   // The payload decoder hashes a part the client sent no checksum for with S3's default

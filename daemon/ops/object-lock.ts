@@ -15,6 +15,7 @@ import { bodyAllowed, requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { parseDocument, toXml, xmlFields, xmlList, xmlText, type XmlObject } from './xml.js';
 import { isoDate, parseIsoDateTime } from '../dates.js';
+import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
 
 const XML = { 'content-type': 'application/xml' };
 const MAX_XML_BODY = 64 * 1024;
@@ -153,6 +154,25 @@ function locksVersion(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' })
 export function requireLockedBodyChecksum(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, body: { readonly digested: boolean }, request: 'Put Object' | 'Put Part'): void {
   if (!locksVersion(lock) || body.digested) return;
   throw new S3Error('InvalidRequest', `Content-MD5 OR x-amz-checksum- HTTP header is required for ${request} requests with Object Lock parameters`);
+}
+
+/**
+ * S3 takes the body of a version Object Lock will protect (the same versions as
+ * requireLockedBodyChecksum: the bucket's default retention alone included) only from a request
+ * signed with Signature Version 4: an anonymous one is 400 InvalidArgument naming Authorization, in
+ * S3's words (versitygw#1542: an anonymous PutObject, Content-MD5 sent, into a public bucket with a
+ * default COMPLIANCE retention). Without it, anyone a bucket policy lets write stored versions the
+ * default retention locked, COMPLIANCE ones past the root user's reach. The message names the
+ * signature version, so a V2 request (header or presigned) is refused the same way; "Put Part" as
+ * the checksum's message has it, or anonymous uploads went on through multipart. Checked after the
+ * integrity check (S3 answers an anonymous request without one with that), before any byte is read.
+ */
+export function requireLockedBodySigV4(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>, request: 'Put Object' | 'Put Part'): void {
+  if (!locksVersion(lock)) return;
+  const authorization = ctx.headers.authorization;
+  const v2 = (authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query]);
+  if (ctx.accessKey !== '' && !v2) return;
+  throw new S3Error('InvalidArgument', `${request} requests with Object Lock parameters require AWS Signature Version 4`, { fields: { ArgumentName: 'Authorization' } });
 }
 
 /** The record fields of a lock request. */

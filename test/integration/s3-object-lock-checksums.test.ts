@@ -4,20 +4,23 @@
 // trailer is 400 InvalidRequest with S3's message, nothing stored. s3d also takes a signed
 // SHA-256 payload hash (S3 does not; minio-js over plain HTTP sends only that). Hand-signed
 // requests for the shapes no client chooses, SDK presigned URLs, and the SDK's defaults; the
-// third-party clients against a locked bucket: s3-object-lock-clients.test.ts.
+// third-party clients against a locked bucket: s3-object-lock-clients.test.ts. Such a body must
+// also come signed with Signature Version 4: anonymous or V2, 400 InvalidArgument.
 
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
-import { CreateMultipartUploadCommand, ListObjectVersionsCommand, ListPartsCommand, PutObjectCommand, PutObjectLockConfigurationCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListObjectVersionsCommand, ListPartsCommand, PutBucketPolicyCommand, PutObjectCommand, PutObjectLockConfigurationCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
-import { createHash } from 'node:crypto';
+import { ACCESS_KEY, SECRET_KEY, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
+import { createHash, createHmac } from 'node:crypto';
+import { policy, stmt } from '../helpers/bucket-policy.js';
 import { crc32Base64, md5Base64 } from '../helpers/hash.js';
 import { raw, type RawResponse } from '../helpers/http.js';
 import { lockHelpers, rule } from '../helpers/object-lock.js';
 
 const PUT_MESSAGE = 'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters';
 const PART_MESSAGE = 'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part requests with Object Lock parameters';
+const SIGV4_MESSAGE = 'Put Object requests with Object Lock parameters require AWS Signature Version 4';
 const sha256Base64 = (b: Buffer): string => createHash('sha256').update(b).digest('base64');
 const UNTIL = (): string => new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -140,4 +143,46 @@ t.test('the SDK with its default checksums (header for a buffer, trailer for a s
   const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu', UploadId: id, PartNumber: 1, Body: body }));
   t.ok(p.ETag, 'UploadPart with the SDK default');
   for (const key of ['buffer', 'stream']) t.equal((await L.retentionOf(bucket, key)).split(' ')[0], 'GOVERNANCE', `${key}: retained`);
+});
+
+t.test('a locked version\'s body only signed with Signature Version 4: anonymous or V2 is 400 InvalidArgument (Authorization), nothing stored', async (t) => {
+  // A bucket anyone may write to, with a default COMPLIANCE retention: what an anonymous writer
+  // stored was locked past the root user's reach (S3 refuses it: versitygw#1542).
+  const withRule = await L.lockBucket('lksig');
+  await s3.send(new PutObjectLockConfigurationCommand({ Bucket: withRule, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: rule('COMPLIANCE', { Days: 1 }) } }));
+  const noRule = await lockedBucket(false);
+  for (const b of [withRule, noRule]) await s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policy(stmt('Allow', ['s3:PutObject'], [`${b}/*`])) }));
+  const body = Buffer.from('written by anyone');
+  const md5 = md5Base64(body);
+  const anonymous = (bucket: string, key: string, headers: Record<string, string> = { 'content-md5': md5 }, query?: string): Promise<RawResponse> =>
+    raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, ...(query !== undefined ? { query } : {}), body, headers, sign: false });
+  const sigV4Refused = (res: RawResponse, message: string, what: string): void => {
+    const text = res.body.toString();
+    t.equal(res.status, 400, `${what}: 400 (${text.slice(0, 200)})`);
+    t.match(text, '<Code>InvalidArgument</Code>', `${what}: InvalidArgument`);
+    t.match(text, `<Message>${message}</Message>`, `${what}: S3's message`);
+    t.match(text, '<ArgumentName>Authorization</ArgumentName>', `${what}: names Authorization`);
+  };
+
+  sigV4Refused(await anonymous(withRule, 'anon'), SIGV4_MESSAGE, 'anonymous, Content-MD5 sent, the default retention');
+  refused(t, await anonymous(withRule, 'anon', {}), PUT_MESSAGE, 'anonymous without an integrity check: that check first');
+  t.equal(await versions(withRule, 'anon'), 0, 'nothing stored');
+  t.equal((await anonymous(noRule, 'anon')).status, 200, 'anonymous where nothing will lock the version: 200, as the policy allows');
+
+  // Signature Version 2 (header), by the root user, Content-MD5 binding the body.
+  const v2 = (bucket: string, key: string): Promise<RawResponse> => {
+    const date = new Date().toUTCString();
+    const signature = createHmac('sha1', SECRET_KEY).update(`PUT\n${md5}\n\n${date}\n/${bucket}/${key}`).digest('base64');
+    return raw(d.port, { method: 'PUT', path: `/${bucket}/${key}`, body, headers: { date, 'content-md5': md5, authorization: `AWS ${ACCESS_KEY}:${signature}` }, sign: false });
+  };
+  sigV4Refused(await v2(withRule, 'v2'), SIGV4_MESSAGE, 'Signature Version 2, the default retention');
+  t.equal(await versions(withRule, 'v2'), 0, 'nothing stored');
+  t.equal((await v2(noRule, 'v2')).status, 200, 'Signature Version 2 where nothing will lock the version: 200');
+
+  // Multipart: an anonymous part of an upload the default retention will lock ("Put Part").
+  const id = (await s3.send(new CreateMultipartUploadCommand({ Bucket: withRule, Key: 'mpu' }))).UploadId!;
+  sigV4Refused(await anonymous(withRule, 'mpu', { 'content-md5': md5 }, `partNumber=1&uploadId=${encodeURIComponent(id)}`), SIGV4_MESSAGE.replace('Put Object', 'Put Part'), 'an anonymous UploadPart');
+  t.equal((await s3.send(new ListPartsCommand({ Bucket: withRule, Key: 'mpu', UploadId: id }))).Parts?.length ?? 0, 0, 'no part stored');
+  const signed = await raw(d.port, { method: 'PUT', path: `/${withRule}/mpu`, query: `partNumber=1&uploadId=${encodeURIComponent(id)}`, body, headers: { 'content-md5': md5 } });
+  t.equal(signed.status, 200, 'the same part signed with V4: 200');
 });
