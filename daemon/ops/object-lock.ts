@@ -38,13 +38,17 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * An ISO 8601 date-time (what S3 takes), as ms since the epoch: a real calendar date and time (no
- * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise.
+ * February 30th quietly moved to March), its instant in years 1970–9999. InvalidArgument otherwise,
+ * saying `message`.
  */
-function parseDate(text: string, what: string, argument?: { fields: Record<string, string> }): number {
+function parseDate(text: string, message: string, argument?: { fields: Record<string, string> }): number {
   const t = parseIsoDateTime(text);
-  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`, argument);
+  if (t === undefined || t < 0 || t > LATEST) throw new S3Error('InvalidArgument', message, argument);
   return t;
 }
+
+/** What a date that is none is told, in years 1970–9999 (RetainUntilDate). */
+const dateMessage = (what: string): string => `${what} must be an ISO 8601 date and time in years 1970–9999, e.g. 2030-01-01T00:00:00Z.`;
 
 /**
  * The ArgumentName and ArgumentValue of a refused x-amz-object-lock-* upload header, as S3 gives
@@ -104,7 +108,8 @@ export function lockFromHeaders(b: BucketRecord, headers: Readonly<Record<string
   if (mode !== undefined && date !== undefined) {
     // S3's words, to the letter (the SDKs show the message; scripts match it).
     if (!MODES.has(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive.', lockArgument('x-amz-object-lock-mode', mode));
-    const until = parseDate(date, 'x-amz-object-lock-retain-until-date', lockArgument('x-amz-object-lock-retain-until-date', date));
+    // S3's words, as for the mode (versity/versitygw#1733, recorded against S3).
+    const until = parseDate(date, 'The retain until date must be provided in ISO 8601 format', lockArgument('x-amz-object-lock-retain-until-date', date));
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!', lockArgument('x-amz-object-lock-retain-until-date', date));
     out.retention = { mode: mode as LockMode, until };
   } else if (withDefault) {
@@ -236,9 +241,16 @@ export async function handleGetObjectLockConfiguration(env: OpsEnv, ctx: Request
   return { status: 200, headers: XML, body: lockConfigXml(b) };
 }
 
-function positive(v: unknown, what: string): number {
+/**
+ * A default retention's Days or Years: a whole number from 1 to `most`. Outside it, S3's
+ * InvalidArgument in its words, naming the element (`<ArgumentName>Days</ArgumentName>`, recorded
+ * against S3 in versity/versitygw#1738 and storj/edge#528; "too large" past 36,500 days or 100 years).
+ */
+function period(v: unknown, what: 'Days' | 'Years', most: number): number {
   const s = xmlText(v, what).trim();
-  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
+  const argument = { fields: { ArgumentName: what } };
+  if (!/^-?\d+$/.test(s) || Number(s) < 1) throw new S3Error('InvalidArgument', 'Default retention period must be a positive integer value.', argument);
+  if (Number(s) > most) throw new S3Error('InvalidArgument', 'Default retention period too large.', argument);
   return Number(s);
 }
 
@@ -260,8 +272,7 @@ export async function handlePutObjectLockConfiguration(env: OpsEnv, ctx: Request
     const mode = d.Mode === undefined ? undefined : xmlText(d.Mode, 'Mode').trim();
     if (mode === undefined || !MODES.has(mode)) throw new S3Error('MalformedXML', 'DefaultRetention needs a Mode of GOVERNANCE or COMPLIANCE.');
     if ((d.Days === undefined) === (d.Years === undefined)) throw new S3Error('MalformedXML', 'DefaultRetention needs either Days or Years.');
-    defaultRetention = d.Days !== undefined ? { mode: mode as LockMode, days: positive(d.Days, 'Days') } : { mode: mode as LockMode, years: positive(d.Years, 'Years') };
-    if ((defaultRetention.days ?? 0) > 36500 || (defaultRetention.years ?? 0) > 100) throw new S3Error('InvalidArgument', 'Default retention is limited to 100 years.');
+    defaultRetention = d.Days !== undefined ? { mode: mode as LockMode, days: period(d.Days, 'Days', 36500) } : { mode: mode as LockMode, years: period(d.Years, 'Years', 100) };
   }
   await updateSeenBucket(env, seen, (cur) => {
     // S3 turns Object Lock on only for a bucket whose versioning is Enabled (and never off again).
@@ -328,7 +339,7 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   if (mode !== undefined || date !== undefined) {
     if (mode === undefined || date === undefined) throw new S3Error('MalformedXML', 'Retention needs both Mode and RetainUntilDate (or neither, to remove it).');
     if (!MODES.has(mode)) throw new S3Error('MalformedXML', 'Mode must be GOVERNANCE or COMPLIANCE.');
-    const until = parseDate(date, 'RetainUntilDate');
+    const until = parseDate(date, dateMessage('RetainUntilDate'));
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
     next = { mode: mode as LockMode, until };
   }

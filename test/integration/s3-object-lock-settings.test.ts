@@ -146,10 +146,21 @@ t.test('PutObjectLockConfiguration: default retention rules stored and read back
     ['Mode FOO', rule('FOO', { Days: 1 })],
     ['no Mode', { DefaultRetention: { Days: 1 } }],
   ];
+  // A period out of range, in S3's words naming the element (versity/versitygw#1738, storj/edge#528).
+  const outOfRange: Record<string, [string, string]> = {
+    'Days 0': ['Days', 'must be a positive integer value.'], 'Days -1': ['Days', 'must be a positive integer value.'], 'Years 0': ['Years', 'must be a positive integer value.'],
+    'Days 36501': ['Days', 'too large.'], 'Years 101': ['Years', 'too large.'],
+  };
+  bad.push(['Days 36501', rule('GOVERNANCE', { Days: 36501 })], ['Years 101', rule('COMPLIANCE', { Years: 101 })]);
   for (const [what, r] of bad) {
-    oneOf(t, await putLockConfig(bucket, r), MALFORMED, `a rule with ${what}`);
+    const answer = await s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: r } })).then(() => 'ok', (e: { name: string; message: string; ArgumentName?: string }) => e);
+    const range = outOfRange[what];
+    if (range === undefined) oneOf(t, typeof answer === 'string' ? answer : `${answer.name}/400`, MALFORMED, `a rule with ${what}`);
+    else t.same(typeof answer === 'string' ? answer : [answer.name, answer.message, answer.ArgumentName], ['InvalidArgument', `Default retention period ${range[1]}`, range[0]], `a rule with ${what}: S3's InvalidArgument`);
     t.equal(await lockConfigOf(bucket), 'Enabled COMPLIANCE days=- years=2', `after the rule with ${what}: the configuration is unchanged`);
   }
+  t.equal(await putLockConfig(bucket, rule('GOVERNANCE', { Days: 36500 })), OK, 'Days 36500, the most');
+  t.equal(await putLockConfig(bucket, rule('COMPLIANCE', { Years: 2 })), OK, 'back to Years 2');
 
   t.equal(await putLockConfig(bucket), OK, 'ObjectLockEnabled Enabled without a Rule');
   t.equal(await lockConfigOf(bucket), 'Enabled no-rule', 'the default retention is removed');
@@ -251,6 +262,9 @@ t.test('PutObject with lock headers: HEAD and GET show them; invalid combination
   const garbled = withHeaders(new PutObjectCommand({ Bucket: bucket, Key: 'bad-date', Body: 'refused', ObjectLockMode: 'GOVERNANCE' }), { 'x-amz-object-lock-retain-until-date': 'next tuesday' });
   oneOf(t, await s3Code(s3.send(garbled)), ['InvalidArgument/400', 'InvalidRequest/400'], 'a retain-until that is no date');
   t.equal(await headLock(bucket, 'bad-date'), 'NotFound/404', 'nothing stored');
+  // S3's words (versity/versitygw#1733), the header and the value named.
+  const noIso = await send(d.port, { method: 'PUT', path: `/${bucket}/bad-date`, body: 'refused', headers: { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': 'abc' } });
+  t.same(['Code', 'Message', 'ArgumentName', 'ArgumentValue'].map((f) => xmlField(noIso.body, f)), ['InvalidArgument', 'The retain until date must be provided in ISO 8601 format', 'x-amz-object-lock-retain-until-date', 'abc'], 'a retain-until that is no date, on the wire');
   t.equal(await s3Code(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gov', Body: 'refused', ObjectLockMode: 'GOVERNANCE' }))), 'InvalidArgument/400', 'a refused PUT over an existing key');
   t.same(await versionsOf(bucket, 'gov'), [vg], 'adds no version');
 
