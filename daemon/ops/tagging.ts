@@ -21,6 +21,8 @@ const MAX_KEY_CHARS = 128;
 const MAX_VALUE_CHARS = 256;
 /** S3's documented tag alphabet: letters, numbers, spaces and `_ . : / = + - @`. */
 const ALLOWED = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** An x-amz-tagging key or value as sent: the tag alphabet, and `%` for what it escapes. */
+const ALLOWED_ESCAPED = /^[\p{L}\p{Z}\p{N}_.:/=+\-@%]*$/u;
 
 function chars(s: string): number {
   let n = 0;
@@ -73,9 +75,12 @@ export function tagsFromHeader(headers: Readonly<Record<string, string>>, query:
     const key = decode(k, raw);
     const value = decode(v, raw);
     // What is no tag set in query encoding is S3's InvalidArgument on the header: an empty or
-    // repeated key, or a character no tag may hold ("k1=v1,k2=v2": a comma in the value). The
-    // tags' other rules, below, are InvalidTag.
-    if (key === '' || seen.has(key) || !ALLOWED.test(key) || !ALLOWED.test(value)) throw badTaggingHeader(raw);
+    // repeated key, or a character no tag may hold sent as it is ("k1=v1,k2=v2", LocalStack's
+    // recording; "TagSet=[{Key=string,Value=string}]", aws/aws-cli#2841). Sent escaped, such a
+    // character is the tag's fault, as every other rule below: InvalidTag naming the tag (S3 answered
+    // "TagSet%3D%5B…" so, aws-cli#2841, and boto3's urlencode of "metal,openstack",
+    // gardenlinux/gardenlinux#3720).
+    if (key === '' || seen.has(key) || !ALLOWED_ESCAPED.test(k) || !ALLOWED_ESCAPED.test(v)) throw badTaggingHeader(raw);
     seen.add(key);
     tags.push([key, value]);
   }

@@ -37,7 +37,7 @@ import { CopyDestinationOptions, CopySourceOptions, type S3Error } from 'minio';
 import { REGION, bucketName, startDaemon, startDaemonFor, testBytes, type TestDaemon } from '../helpers/daemon.js';
 import { dataFilePaths } from '../helpers/files.js';
 import { md5Base64, md5Hex } from '../helpers/hash.js';
-import { assertXmlError, encodeKey, openPut, raw, type RawResponse } from '../helpers/http.js';
+import { assertXmlError, encodeKey, openPut, raw, xmlField, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { createBucket, expectSdkError, getBytes, s3Code } from '../helpers/s3.js';
 import { KMS_KEY_ID, ssec } from '../helpers/sse.js';
@@ -482,6 +482,12 @@ t.test('x-amz-tagging validation on PutObject, CreateMultipartUpload and CopyObj
     // 'key1=val1,key2=val2' (LocalStack's recording against AWS).
     ['a key with *', qs([['a*b', 'v']]), 'InvalidArgument'],
     ['comma-separated pairs', 'key1=val1,key2=val2', 'InvalidArgument'],
+    ['the CLI shorthand as the header', 'TagSet=[{Key=string,Value=string}]', 'InvalidArgument'],
+    // Sent escaped, such a character is the tag's fault: InvalidTag, as S3 answered the same
+    // shorthand URL-encoded (aws/aws-cli#2841) and boto3's urlencode of a value with a comma
+    // (gardenlinux/gardenlinux#3720).
+    ['the shorthand URL-encoded', 'TagSet%3D%5B%7BKey%3Dstring%2CValue%3Dstring%7D%5D', 'InvalidTag'],
+    ['an escaped comma in a value', 'platform=metal%2Copenstackbaremetal', 'InvalidTag'],
   ];
   for (const [what, header, code] of cases) {
     await expectSdkError(t, s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'new', Body: 'new body', Tagging: header })), code, 400, `PutObject new key, ${what}`);
@@ -490,6 +496,9 @@ t.test('x-amz-tagging validation on PutObject, CreateMultipartUpload and CopyObj
   }
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'old' })).toString(), 'old body', 'the old object is intact');
   t.strictSame(await tagsOf(bucket, 'old'), [['keep', 'me']], 'with its old tags');
+
+  const comma = await raw(d.port, { method: 'PUT', path: objectPath(bucket, 'new'), headers: { 'x-amz-tagging': 'platform=metal%2Copenstackbaremetal' }, body: 'x' });
+  t.same(['Code', 'Message', 'TagKey', 'TagValue'].map((f) => xmlField(comma.body, f)), ['InvalidTag', 'The TagValue you have provided is invalid', 'platform', 'metal,openstackbaremetal'], 'an escaped comma: S3\'s InvalidTag, naming the tag');
 
   const raw11 = await raw(d.port, { method: 'PUT', path: objectPath(bucket, 'new'), headers: { 'x-amz-tagging': qs(many(11)) }, body: 'x' });
   assertXmlError(t, raw11, 400, 'BadRequest', 'raw PutObject with 11 tags');
