@@ -149,7 +149,10 @@ async function metricsTokenCommand(args: string[], env: NodeJS.ProcessEnv, out: 
   const { ConfigError, rootCredentials } = await import('./config.js');
   const { metricsToken } = await import('./admin/metrics-auth.js');
   try {
-    const { rootUser, rootPassword } = rootCredentials(env, args.includes('--dev'));
+    const { rootUser, rootPassword, warnings } = rootCredentials(env, args.includes('--dev'));
+    // As the server logs them: the placeholder password of the example s3d.env signs this token
+    // too, and anyone who has read that file can make it (or sign as root).
+    for (const w of warnings) err(`s3d metrics-token: warning: ${w}`);
     out(metricsToken(rootUser, rootPassword));
     return 0;
   } catch (e) {

@@ -11,6 +11,7 @@ import { runS3d, startDaemon, startDaemonFor, type S3dRun } from '../helpers/dae
 import { send } from '../helpers/http.js';
 import { projectPath } from '../helpers/root.js';
 import { STORE_FORMAT } from '../../daemon/meta/state.js';
+import { EXAMPLE_ROOT_PASSWORD } from '../../daemon/config.js';
 
 const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
@@ -90,8 +91,21 @@ t.test('verify, backup and metrics-token warn of S3_* variables they do not read
   }
   t.same(readdirSync(cwd), [], 'nothing was made');
   // Nothing to warn of: nothing said.
+  const quiet = await runS3d(['metrics-token'], { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: 'a-long-random-secret' }, 10_000);
+  t.same([quiet.code, quiet.stderr], [0, ''], 'metrics-token with sound credentials: the token, no warning');
+});
+
+t.test("metrics-token passes on the root credentials' warnings, as the server logs them", async (t) => {
+  // They were dropped: a token signed with the example s3d.env's placeholder password (which
+  // anyone who has read that file can sign with too) was printed without a word.
+  const placeholder = await runS3d(['metrics-token'], { S3_ROOT_USER: 'admin', S3_ROOT_PASSWORD: EXAMPLE_ROOT_PASSWORD }, 10_000);
+  t.equal(placeholder.code, 0, 'still a token (exit 0): a warning, not a refusal, as for the server');
+  t.match(placeholder.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'the token alone on stdout');
+  t.equal(placeholder.stderr, 's3d metrics-token: warning: S3_ROOT_PASSWORD is still the placeholder of the example s3d.env: anyone who has read that file can sign as the root user; set a long random secret\n');
   const dev = await runS3d(['metrics-token', '--dev'], {}, 10_000);
-  t.same([dev.code, dev.stderr], [0, ''], 'metrics-token --dev alone: the token, no warning');
+  t.equal(dev.code, 0, '--dev alone: exit 0');
+  t.match(dev.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'the token on stdout');
+  t.match(dev.stderr, /^s3d metrics-token: warning: development mode: using the built-in credentials s3dadmin \/ \S+; set S3_ROOT_USER and S3_ROOT_PASSWORD for anything real\n$/, 'whose credentials it is, as the server says');
 });
 
 t.test('a usage error says what is wrong before the usage, and starts nothing', async (t) => {
