@@ -227,16 +227,47 @@ function parseTimeout(env: NodeJS.ProcessEnv): number {
   return Math.round(seconds * 1000);
 }
 
+/** What KES takes at the least, for the errors of a KES configured in part. */
+const KES_NEEDS = `${KES_ENV.endpoint}, ${KES_ENV.keyName}, and ${KES_ENV.apiKey} or ${KES_ENV.certFile} with ${KES_ENV.keyFile}`;
+
+/**
+ * The variables KES needs that `env` lacks, in KES_NEEDS's order (the client's credentials as the
+ * pair of files unless one of them, or the API key, is set).
+ */
+function missingKesVariables(env: NodeJS.ProcessEnv): string[] {
+  const missing = [KES_ENV.endpoint, KES_ENV.keyName].filter((name) => nonEmpty(env, name) === undefined);
+  if (nonEmpty(env, KES_ENV.apiKey) !== undefined) return missing;
+  const files = [KES_ENV.certFile, KES_ENV.keyFile].filter((name) => nonEmpty(env, name) === undefined);
+  if (files.length === 2) return [...missing, `${KES_ENV.certFile} and ${KES_ENV.keyFile} (or ${KES_ENV.apiKey})`];
+  return [...missing, ...files];
+}
+
+/**
+ * A KES configured in part, `variable` (the first of them) among the missing: every variable
+ * missing and every one set is named, so that one start, not one per variable, says what to fix
+ * (S3_KMS_KES_KEY_FILE alone was answered with S3_KMS_KES_ENDPOINT only), and that any of them
+ * selects KES: an operator who set one by mistake learns how to have no KES.
+ */
+function partialKesError(env: NodeJS.ProcessEnv, variable: string): KmsConfigError {
+  const set = Object.values(KES_ENV).filter((name) => nonEmpty(env, name) !== undefined);
+  const missing = missingKesVariables(env);
+  return new KmsConfigError(
+    variable,
+    `not set; KES is configured in part (any S3_KMS_KES_* variable selects it): set ${set.length > 0 ? set.join(', ') : 'none'}; missing ${missing.join(', ')}. ` +
+      `KES needs ${KES_NEEDS}: set the missing, or unset every S3_KMS_KES_* variable to run without KES`,
+  );
+}
+
 /**
  * Read and validate the KES variables. Rejects with KmsConfigError naming the variable at fault.
  * Async because an API key's client certificate is signed through WebCrypto.
  */
 export async function loadKesConfig(env: NodeJS.ProcessEnv): Promise<KesConfig> {
   const endpointRaw = nonEmpty(env, KES_ENV.endpoint);
-  if (endpointRaw === undefined) throw new KmsConfigError(KES_ENV.endpoint, 'not set');
+  if (endpointRaw === undefined) throw partialKesError(env, KES_ENV.endpoint);
   const endpoints = parseEndpoints(endpointRaw);
   const keyName = nonEmpty(env, KES_ENV.keyName)?.trim();
-  if (keyName === undefined) throw new KmsConfigError(KES_ENV.keyName, `required with ${KES_ENV.endpoint} (the default key name)`);
+  if (keyName === undefined) throw partialKesError(env, KES_ENV.keyName);
   if (!isValidKeyName(keyName)) {
     throw new KmsConfigError(KES_ENV.keyName, `'${keyName}' is empty, too long or contains invalid characters (${KEY_NAME_RULE})`);
   }

@@ -128,6 +128,8 @@ t.test('start-up errors name the variables at fault (exit code 2)', async (t) =>
     ['wrong key password', { ...kesEnv([kes], { keyFormat: 'pkcs8', password: 'right' }), S3_KMS_KES_KEY_PASSWORD: 'wrong' }, [/S3_KMS_KES_KEY_PASSWORD/, /wrong password/]],
     ['encrypted key without password', { ...kesEnv([kes], { keyFormat: 'legacy' }), S3_KMS_KES_KEY_PASSWORD: '' }, [/S3_KMS_KES_KEY_PASSWORD/]],
     ['KES half configured', { S3_KMS_KES_KEY_NAME: KES_TEST_KEY }, [/S3_KMS_KES_ENDPOINT: not set/]],
+    // The files alone: every variable missing named, and the one set (it selected KES).
+    ['KES client files alone', { S3_KMS_KES_KEY_FILE: env.S3_KMS_KES_KEY_FILE! }, [/^s3d: S3_KMS_KES_ENDPOINT: not set; KES is configured in part \(any S3_KMS_KES_\* variable selects it\): set S3_KMS_KES_KEY_FILE; missing S3_KMS_KES_ENDPOINT, S3_KMS_KES_KEY_NAME, S3_KMS_KES_CERT_FILE\. .*or unset every S3_KMS_KES_\* variable to run without KES$/]],
     ['bad cache variable', { ...env, S3_KMS_BATCH_WINDOW_MS: 'soon' }, [/S3_KMS_BATCH_WINDOW_MS: 'soon' must be a plain decimal number/]],
     ['CA:TRUE client certificate', { ...env, S3_KMS_KES_CERT_FILE: caTrue.certFile, S3_KMS_KES_KEY_FILE: caTrue.keyFile }, [/^s3d: S3_KMS_KES_CERT_FILE: .* is a CA certificate \(basic constraints CA:TRUE/]],
   ];

@@ -79,9 +79,28 @@ t.test('password-protected keys: encrypted PKCS#8 and legacy Proc-Type PEM', asy
   }
 });
 
+t.test('KES configured in part: the error names every variable missing and every one set', async (t) => {
+  // S3_KMS_KES_KEY_FILE alone was answered "S3_KMS_KES_ENDPOINT: not set": the operator fixed
+  // that, to be told of S3_KMS_KES_KEY_NAME at the next start, then of S3_KMS_KES_CERT_FILE, and
+  // was never told that the variable set had selected KES (unset it for no KES).
+  const needs = 'KES needs S3_KMS_KES_ENDPOINT, S3_KMS_KES_KEY_NAME, and S3_KMS_KES_API_KEY or S3_KMS_KES_CERT_FILE with S3_KMS_KES_KEY_FILE: set the missing, or unset every S3_KMS_KES_* variable to run without KES';
+  const cases: Array<[NodeJS.ProcessEnv, string, string, string]> = [
+    [{ S3_KMS_KES_KEY_FILE: keyFile }, 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_FILE', 'S3_KMS_KES_ENDPOINT, S3_KMS_KES_KEY_NAME, S3_KMS_KES_CERT_FILE'],
+    [{ S3_KMS_KES_KEY_NAME: 'k', S3_KMS_KES_CAPATH: caFile }, 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_KEY_NAME, S3_KMS_KES_CAPATH', 'S3_KMS_KES_ENDPOINT, S3_KMS_KES_CERT_FILE and S3_KMS_KES_KEY_FILE (or S3_KMS_KES_API_KEY)'],
+    [{ S3_KMS_KES_API_KEY: API_KEY, S3_KMS_KES_TIMEOUT: '5' }, 'S3_KMS_KES_ENDPOINT', 'S3_KMS_KES_API_KEY, S3_KMS_KES_TIMEOUT', 'S3_KMS_KES_ENDPOINT, S3_KMS_KES_KEY_NAME'],
+    [{ S3_KMS_KES_ENDPOINT: 'https://127.0.0.1:7373', S3_KMS_KES_CERT_FILE: certFile }, 'S3_KMS_KES_KEY_NAME', 'S3_KMS_KES_ENDPOINT, S3_KMS_KES_CERT_FILE', 'S3_KMS_KES_KEY_NAME, S3_KMS_KES_KEY_FILE'],
+  ];
+  for (const [env, variable, set, missing] of cases) {
+    const err: unknown = await loadKesConfig(env).then(() => undefined, (e: unknown) => e);
+    t.type(err, KmsConfigError);
+    t.equal((err as KmsConfigError).variable, variable, `${Object.keys(env).join(', ')}: names ${variable} first`);
+    t.equal((err as Error).message, `${variable}: not set; KES is configured in part (any S3_KMS_KES_* variable selects it): set ${set}; missing ${missing}. ${needs}`);
+  }
+});
+
 t.test('validation errors name the variable', async (t) => {
   await configError(t, {}, 'S3_KMS_KES_ENDPOINT', /not set/);
-  await configError(t, { ...base, S3_KMS_KES_KEY_NAME: '' , S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /required/);
+  await configError(t, { ...base, S3_KMS_KES_KEY_NAME: '' , S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /^S3_KMS_KES_KEY_NAME: not set; KES is configured in part .*: set S3_KMS_KES_ENDPOINT, S3_KMS_KES_API_KEY; missing S3_KMS_KES_KEY_NAME\./);
   await configError(t, { ...base, S3_KMS_KES_KEY_NAME: 'bad name', S3_KMS_KES_API_KEY: API_KEY }, 'S3_KMS_KES_KEY_NAME', /invalid characters/);
   // KES's rule beyond the characters: the message says it (it named only the characters and the length).
   for (const name of ['-lead', 'trail-', '_']) {
