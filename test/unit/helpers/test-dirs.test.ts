@@ -2,8 +2,8 @@
 // pid and start time: a dead process's directories go even when its pid is another process's now
 // (by the pid alone they were kept as long as that process ran), a live process's stay.
 import t, { type Test } from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processStartTime, sweepDeadTestDirs, testDirPrefix } from '../../helpers/test-dirs.js';
@@ -19,16 +19,21 @@ function dirWith(t: Test, names: string[]): string {
   return dir;
 }
 
-/** A process that runs until killed, named `name` (sleep, through a link of that name: /tmp may be noexec). */
-async function sleeper(t: Test, name = 'sleep'): Promise<ChildProcess & { pid: number }> {
-  const bin = spawnSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).stdout.trim();
-  const dir = mkdtempSync(join(tmpdir(), 's3d-sweep-bin-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, name);
-  symlinkSync(bin, path);
-  const child = spawn(path, ['1000'], { stdio: 'ignore' });
-  await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+/**
+ * A process that runs until killed, named `name` in /proc (its comm, at most 15 bytes): node
+ * itself, renamed by process.title (prctl PR_SET_NAME). It was `sleep` through a link of that
+ * name, which needed a sleep on PATH and one that is its own program: busybox's (Alpine) and a
+ * multi-call coreutils pick their applet by the name they are run under, and know no "odd ) (name 1 2".
+ */
+async function sleeper(t: Test, name = 'test-sleeper'): Promise<ChildProcess & { pid: number }> {
+  const code = `process.title = ${JSON.stringify(name)}; process.stdout.write('ready'); setInterval(() => {}, 3_600_000);`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env: {} });
   t.teardown(() => void child.kill('SIGKILL'));
+  // Renamed once it says so: /proc read before that would show node's own name.
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('error', reject).once('exit', (code, signal) => reject(new Error(`the sleeper exited (${code ?? signal}) before it was ready`)));
+  });
   return child as ChildProcess & { pid: number };
 }
 
