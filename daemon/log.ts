@@ -1,5 +1,5 @@
 // What s3d's log lines (the daemon's and s3d verify's) do with the values they carry, and where
-// the daemon's go.
+// they go: the daemon's as JSON on stdout, a command's as text lines on stderr.
 import { destination, pino, stdSerializers, type Logger, type LoggerOptions } from 'pino';
 
 /**
@@ -42,4 +42,46 @@ export function stdoutLogger(options: LoggerOptions): Logger {
     });
   });
   return log;
+}
+
+const LEVEL_WORDS: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+
+/** A field of a log line as a person reads it: an error by its message (and code), a list by its items. */
+function fieldText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(fieldText).join(', ');
+  if (typeof v === 'object' && v !== null) {
+    const { message, code } = v as { message?: unknown; code?: unknown };
+    if (typeof message === 'string') return typeof code === 'string' || typeof code === 'number' ? `${message} (${code})` : message;
+    return JSON.stringify(v);
+  }
+  return String(v);
+}
+
+/**
+ * One of pino's JSON lines as a command's line of text: `PREFIX: warning: MESSAGE (field: value;
+ * …)`. A line that does not parse (none should) is given as it is.
+ */
+export function commandLogText(prefix: string, json: string): string {
+  let line: Record<string, unknown>;
+  try {
+    line = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return `${prefix}: ${json.trimEnd()}`;
+  }
+  const { level, msg, ...fields } = line;
+  const fieldList = Object.entries(fields).map(([k, v]) => `${k}: ${fieldText(v)}`);
+  const word = LEVEL_WORDS[Number(level)] ?? String(level);
+  return `${prefix}: ${word}: ${typeof msg === 'string' ? msg : ''}${fieldList.length > 0 ? ` (${fieldList.join('; ')})` : ''}`;
+}
+
+/**
+ * The logger a command (`s3d verify`) hands the modules it shares with the daemon (the KMS
+ * clients): their warnings and errors as lines of text through `write` (stderr), among the
+ * command's own; their info and debug lines, the daemon's journal's business, dropped. Pino's
+ * JSON lines (a timestamp, a pid, the level as a number) had been written among the command's
+ * own lines, for a person at a terminal to read.
+ */
+export function commandLogger(prefix: string, write: (line: string) => void): Logger {
+  return pino({ level: 'warn', base: null, timestamp: false, serializers: LOG_SERIALIZERS }, { write: (json: string) => write(commandLogText(prefix, json)) });
 }

@@ -13,8 +13,7 @@ import { existsSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { destination, pino } from 'pino';
-import { LOG_SERIALIZERS } from './log.js';
+import { commandLogger } from './log.js';
 import { intVar, onOff } from './config.js';
 import { CryptoPool } from './crypto/pool.js';
 import { createKeyProviderFromEnv } from './kms/index.js';
@@ -469,8 +468,9 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, out:
     err(`s3d verify: ${(e as Error).message}`);
     return 2;
   }
-  // KMS and KES client messages go to stderr; stdout carries the findings.
-  const log = pino({ level: 'warn', base: { svc: 's3d-verify' }, serializers: LOG_SERIALIZERS }, destination({ dest: 2, sync: true }));
+  // The KMS and KES clients' warnings and errors (an endpoint that fails, KES refusing this
+  // identity) as lines of text on stderr, beside the command's own; stdout carries the findings.
+  const log = commandLogger('s3d verify', err);
   let kms: KeyProvider | null = null;
   if (deep) {
     try {

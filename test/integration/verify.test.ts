@@ -219,6 +219,21 @@ t.test('usage and configuration errors exit 2', async (t) => {
   }
 });
 
+t.test("--deep --dev: the KMS's messages are lines of text on stderr, as the command's own (they were pino's JSON lines)", async (t) => {
+  const dev = await startDaemonFor(t, { dev: true, kms: false });
+  const s3 = dev.s3();
+  const bucket = await createBucket(s3, 'verify-dev');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse', Body: testBytes(70_000), ServerSideEncryption: 'AES256' }));
+  const run = await verify(dev.dataDir, ['--deep', '--dev']);
+  t.equal(run.code, 0, `exit 0 (${run.stderr.trim()})`);
+  t.match(run.stdout, /^s3d verify: 1 version\(s\) in 1 bucket\(s\) checked in [0-9.]+ s \(deep: [0-9.]+ MiB read and authenticated\): no problems$/m, 'the development key opened it');
+  t.equal(
+    run.stderr,
+    `s3d verify: warning: KMS: using a generated key file - development only, do not use in production (file: ${join(dev.dataDir, '.s3d', 'kms-dev.key')}; key: s3d-dev-key)\n`,
+    'its one warning, a line of text like the others: no JSON, no level number, no timestamp',
+  );
+});
+
 t.test('damage: flipped bytes, a truncated file and a deleted file are found', async (t) => {
   const files = filesBySize(d.dataDir);
   const file = (size: number): string => {
