@@ -23,6 +23,7 @@ import { ObjectKeyCache } from './sse/key-cache.js';
 import { KmsConfigError, type KeyProvider } from './kms/provider.js';
 import { MetaStore, StoreFormatError } from './meta/store.js';
 import { createDispatcher } from './ops/index.js';
+import { CLOSE_WAIT_MS as XML_THREAD_CLOSE_WAIT_MS, closeParsingThread } from './ops/xml-thread.js';
 import { anonymousAllowed, requestFacts, unreadableBucketPolicies, userAllowed, userMay } from './ops/policy.js';
 import { ADMIN_PROMETHEUS } from './auth/s3-actions.js';
 import { handleSts } from './ops/sts.js';
@@ -439,7 +440,16 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     await step('notifications', () => notifier.stop());
     await step('reaper', () => reaper.stop());
     await step('start-up scan', () => orphanScan?.stop());
-    await step('crypto pool', () => pool.close());
+    // After the drain: what requests still wait for is answered first (xml-thread.ts). Beside
+    // the crypto pool's close, within its 10 s: the shutdown's budget (SHUTDOWN_STEPS_MS) unchanged.
+    await Promise.all([
+      step('xml parsing thread', async () => {
+        const end = await closeParsingThread();
+        if (end === 'closed') log.info('XML parsing thread closed');
+        else if (end === 'terminated') log.warn({ waitMs: XML_THREAD_CLOSE_WAIT_MS }, 'XML parsing thread terminated: it did not answer and end in time; the requests it held failed (500)');
+      }),
+      step('crypto pool', () => pool.close()),
+    ]);
     await step('kms', () => {
       metrics.close();
       disk.stop();
@@ -558,7 +568,8 @@ const LMDB_CLOSE_WAIT_MS = 5_000;
 /**
  * The shutdown's steps after the drain deadline, with margin: 5 s for requests committing, 2 s
  * for cut handlers' cleanup, 2 s for the clean-shutdown token, 5 s for closing LMDB and up to 10 s
- * for the crypto workers (crypto/pool.ts). Told to systemd with STOPPING=1 (EXTEND_TIMEOUT_USEC).
+ * for the crypto workers (crypto/pool.ts), and meanwhile up to 6 s for the XML parsing thread
+ * (ops/xml-thread.ts). Told to systemd with STOPPING=1 (EXTEND_TIMEOUT_USEC).
  */
 const SHUTDOWN_STEPS_MS = 30_000;
 const TOKEN_WRITE_WAIT_MS = 2_000;

@@ -39,6 +39,14 @@ interface Pending {
 let worker: Worker | undefined;
 let nextId = 0;
 const pending = new Map<number, Pending>();
+/** Set by closeParsingThread: documents after it are parsed inline, and no thread is started. */
+let closing: Promise<ParsingThreadEnd> | undefined;
+
+/**
+ * How long closeParsingThread waits for the thread to answer what it holds and end by itself
+ * (the shutdown's budget, cli.ts SHUTDOWN_STEPS_MS, counts it with TERMINATE_WAIT_MS after it).
+ */
+export const CLOSE_WAIT_MS = 5_000;
 
 /**
  * The parsing thread, started on first use. It keeps the process alive while it holds documents
@@ -81,7 +89,9 @@ function parsingThread(): Worker {
  * document of more than OFF_LOOP_MIN_BYTES is parsed on the parsing thread.
  */
 export function parseXmlOffLoop(body: Buffer, opts: ParseOptions = {}): Promise<Record<string, unknown>> {
-  if (body.length <= OFF_LOOP_MIN_BYTES) {
+  // After the shutdown closed the thread (a request cut at the drain deadline still parsing its
+  // body): inline, the same answer, and no thread started that the exit would tear down.
+  if (body.length <= OFF_LOOP_MIN_BYTES || closing !== undefined) {
     try {
       return Promise.resolve(parseXml(body, opts));
     } catch (err) {
@@ -103,4 +113,50 @@ export function parseXmlOffLoop(body: Buffer, opts: ParseOptions = {}): Promise<
 export async function parseDocumentOffLoop(body: Buffer, root: string, opts: ParseOptions & { childless?: 'allowed' } = {}): Promise<Record<string, unknown> | string> {
   requireDocumentBody(body);
   return documentRoot(await parseXmlOffLoop(body, opts), root, opts);
+}
+
+/** How the parsing thread ended at shutdown: never started, ended by itself, or terminated at the deadline. */
+export type ParsingThreadEnd = 'none' | 'closed' | 'terminated';
+
+/**
+ * Ends the parsing thread, for the daemon's graceful shutdown (after the drain). The thread is
+ * asked to end by a message queued behind the documents it was sent: it answers each of them,
+ * then closes its port and its event loop ends. Until now the thread was left to the process's
+ * exit, which tears a thread down wherever it is; Node 20 can abort the whole process (SIGABRT)
+ * when that is inside a module load (crypto/pool.ts, LoadWatch), and a message is read only
+ * once the thread's module has loaded. Bounded: past `waitMs` (a parse or a load that does not
+ * end) the documents still held fail (their requests get 500) and the thread is terminated.
+ * Later documents are parsed inline. Idempotent.
+ */
+export function closeParsingThread(waitMs = CLOSE_WAIT_MS): Promise<ParsingThreadEnd> {
+  closing ??= endThread(waitMs);
+  return closing;
+}
+
+async function endThread(waitMs: number): Promise<ParsingThreadEnd> {
+  const w = worker;
+  if (w === undefined) return 'none';
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  w.postMessage({ close: true });
+  if (await settlesWithin(exited, waitMs)) return 'closed';
+  const err = new Error(`XML parsing thread terminated at shutdown: it had not answered within ${waitMs} ms`);
+  if (worker === w) {
+    worker = undefined;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  }
+  // A thread held in a system call (a stalled filesystem) may not end even so: the shutdown goes
+  // on without it, and the process's exit ends it.
+  await settlesWithin(w.terminate(), TERMINATE_WAIT_MS);
+  return 'terminated';
+}
+
+/** How long the shutdown waits for a terminated parsing thread to be gone. */
+const TERMINATE_WAIT_MS = 1_000;
+
+/** Whether `p` settles within `ms`; a timer of its own keeps the process alive meanwhile (the idle thread is unref'd). */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }

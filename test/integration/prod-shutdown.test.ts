@@ -4,7 +4,7 @@
 // reads back after a restart, or fails for its client and leaves nothing behind.
 
 import t, { type Test } from 'tap';
-import { DeleteObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, HeadObjectCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { startDaemon, testBytes, type TestDaemon } from '../helpers/daemon.js';
@@ -139,6 +139,29 @@ t.test('after a clean stop, files still queued for deletion are deleted once the
   await d2.stop('SIGTERM');
   const after = await inspectDataDir(d.dataDir);
   t.same([after.orphans, after.missing, after.queued], [[], [], []], 'no unreferenced file, none missing, the queue empty');
+});
+
+t.test('SIGTERM after a document was parsed on the XML parsing thread: the thread is closed before the exit, exit 0', async (t) => {
+  // The thread was left to the process's exit, which tears a thread down wherever it is (Node 20
+  // can abort the process when that is inside a module load): the shutdown ends it now, and says so.
+  const d = await startDaemon();
+  t.teardown(async () => {
+    await d.stop('SIGKILL');
+    d.cleanup();
+  });
+  const s3 = d.s3();
+  const bucket = await createBucket(s3);
+  // 1,000 keys of 64 characters: a document of some 93 KB, over the 64 KiB parsed inline.
+  const objects = Array.from({ length: 1000 }, (_, i) => ({ Key: `${'k'.repeat(60)}${String(i).padStart(4, '0')}` }));
+  const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+  t.same(deleted.Errors ?? [], [], 'DeleteObjects of 1,000 keys (none there): no errors');
+  t.equal(await d.stop('SIGTERM'), 0, 'clean stop: exit 0');
+  const messages = d.jsonLogs().map((l) => l.msg);
+  const closed = messages.indexOf('XML parsing thread closed');
+  t.ok(closed >= 0, 'the shutdown closed the XML parsing thread');
+  t.ok(closed < messages.indexOf('shutdown complete'), 'before it completed');
+  t.notOk(messages.includes('shutdown step failed'), 'no step failed');
+  t.notOk(messages.some((m) => typeof m === 'string' && m.startsWith('XML parsing thread terminated')), 'the thread ended by itself, not terminated');
 });
 
 t.test('SIGTERM: uploads still arriving at the deadline are cut and leave nothing behind', async (t) => {

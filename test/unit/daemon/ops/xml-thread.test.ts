@@ -1,7 +1,7 @@
 // The parsing thread (daemon/ops/xml-thread.ts): documents over OFF_LOOP_MIN_BYTES parsed there
 // answer as parseXml does inline, and the thread never keeps the process alive by itself.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,4 +90,59 @@ process.stdout.write(String(doc.Delete.Object.length));`;
   clearTimeout(timer);
   t.equal(out, '3000', `the document parsed (${err.trim().split('\n')[0] ?? ''})`);
   t.equal(status, 0);
+});
+
+/** Runs `code` (an ES module importing xml-thread.js as `module`) in a child: its stdout, stderr, exit status and signal. */
+async function child(t: Test, code: string): Promise<{ out: string; err: string; status: number | null; signal: NodeJS.Signals | null }> {
+  const module = new URL('../../../../daemon/ops/xml-thread.js', import.meta.url).href;
+  const p = spawn(process.execPath, ['--input-type=module', '-e', `const module = ${JSON.stringify(module)};\n${code}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // Only against a hang: the child ends by itself in well under a second.
+  const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+  t.teardown(() => clearTimeout(timer));
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => p.on('exit', (c, s) => resolve([c, s])));
+  return { out, err, status, signal };
+}
+
+t.test('closeParsingThread: the documents the thread holds are answered, then it ends by itself; later ones are parsed inline', async (t) => {
+  const r = await child(t, `const { closeParsingThread, parseXmlOffLoop } = await import(module);
+const doc = (n) => Buffer.from('<Delete>' + '<Object><Key>k</Key></Object>'.repeat(n) + '</Delete>');
+// Posted, not awaited: the thread may still be loading its module when it is asked to close.
+const parses = [2500, 3000, 3500].map((n) => parseXmlOffLoop(doc(n)));
+const end = await closeParsingThread();
+const counts = (await Promise.all(parses)).map((d) => d.Delete.Object.length);
+const after = (await parseXmlOffLoop(doc(4000))).Delete.Object.length;
+console.log(JSON.stringify({ end, counts, after, again: await closeParsingThread() }));`);
+  t.equal(r.signal, null, `not killed by a signal (${r.err.trim().split('\n')[0] ?? ''})`);
+  t.equal(r.status, 0, 'exit 0');
+  t.same(JSON.parse(r.out), { end: 'closed', counts: [2500, 3000, 3500], after: 4000, again: 'closed' }, 'each answered; the thread ended by itself; inline after; a second close the same');
+});
+
+t.test('closeParsingThread with no thread started: nothing to end', async (t) => {
+  const r = await child(t, `const { closeParsingThread, parseXmlOffLoop } = await import(module);
+const small = await parseXmlOffLoop(Buffer.from('<Delete><Object><Key>k</Key></Object></Delete>'));
+console.log(JSON.stringify({ parsed: small.Delete !== undefined, end: await closeParsingThread() }));`);
+  t.equal(r.status, 0);
+  t.same(JSON.parse(r.out), { parsed: true, end: 'none' }, 'a small document parsed inline started no thread');
+});
+
+t.test('closeParsingThread past its wait: the documents held fail with an error saying so, the thread is terminated', async (t) => {
+  // A thread that has loaded (it answered once), then busy with documents that take longer than
+  // the 1 ms given: terminated inside a parse, never inside its module's load.
+  const r = await child(t, `const { closeParsingThread, parseXmlOffLoop } = await import(module);
+const doc = (n) => Buffer.from('<Delete>' + '<Object><Key>k</Key></Object>'.repeat(n) + '</Delete>');
+await parseXmlOffLoop(doc(3000));
+// 1,000 keys of character references, ~7.5 MB: some 100s of ms each.
+const slow = Buffer.from('<Delete>' + ('<Object><Key>' + '&#65;'.repeat(1500) + '</Key></Object>').repeat(1000) + '</Delete>');
+const held = Array.from({ length: 4 }, () => parseXmlOffLoop(slow).then(() => 'parsed', (e) => e.message));
+const end = await closeParsingThread(1);
+console.log(JSON.stringify({ end, held: await Promise.all(held) }));`);
+  t.equal(r.signal, null, `not killed by a signal (${r.err.trim().split('\n')[0] ?? ''})`);
+  t.equal(r.status, 0, 'exit 0');
+  const { end, held } = JSON.parse(r.out) as { end: string; held: string[] };
+  t.equal(end, 'terminated');
+  t.ok(held.length === 4 && held.every((h) => h === 'XML parsing thread terminated at shutdown: it had not answered within 1 ms'), `each held document failed, saying why (${held.join(', ')})`);
 });
