@@ -10,7 +10,10 @@
 // works in a Suspended bucket, and frees the data files; ExpiredObjectDeleteMarker removes a lone
 // latest delete marker (and not one over a version), and so does Expiration Days once the marker is
 // that old; Expiration Date on a versioned bucket puts one
-// delete marker on the current version and none on a key already deleted, at every later scan.
+// delete marker on the current version and none on a key already deleted, at every later scan;
+// Expiration Days in a Suspended bucket puts a null delete marker in place of the null version (a
+// version with an id stays under it), and in an unversioned bucket deletes by Days from
+// Last-Modified under prefix, tag and size filters.
 // GetBucketLifecycleConfiguration gives NoncurrentVersionExpiration back as given; transitions and
 // out-of-range values are refused.
 import t from 'tap';
@@ -21,6 +24,7 @@ import {
   DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
@@ -114,6 +118,9 @@ const nc = (ID: string, Prefix: string, NoncurrentDays: number, extra: Partial<L
 /** Written in the past: a versioned bucket, and one whose versioning is later Suspended. */
 let old = '';
 let suspended = '';
+/** Written in the past: a Suspended bucket and an unversioned one, for Expiration Days. */
+let suspendedExp = '';
+let plain = '';
 
 t.test('the first daemon writes three days in the past', async (t) => {
   old = await createBucket(s3, 'lcv');
@@ -168,6 +175,18 @@ t.test('the first daemon writes three days in the past', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: suspended, Key: 'k', Body: 'null version' }));
   made.set('null', { label: 'null', seq: ++seq });
   t.same((await state(old))['nm/k'], ['v2*', 'DM', 'v1'], 'a marker between two versions');
+
+  suspendedExp = await createBucket(s3, 'lcx');
+  await enable(suspendedExp);
+  await put(suspendedExp, 'versioned', 'v1');
+  await put(suspendedExp, 'both', 'v1');
+  await enable(suspendedExp, 'Suspended');
+  await s3.send(new PutObjectCommand({ Bucket: suspendedExp, Key: 'null', Body: 'null version' }));
+  await s3.send(new PutObjectCommand({ Bucket: suspendedExp, Key: 'both', Body: 'null version' }));
+  plain = await createBucket(s3, 'lcu');
+  for (const key of ['d2/a', 'd4/a', 'tg/untagged', 'sz/small']) await s3.send(new PutObjectCommand({ Bucket: plain, Key: key, Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'tg/tagged', Body: 'x', Tagging: 'class=tmp' }));
+  await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'sz/big', Body: testBytes(2000, 6) }));
 });
 
 // ---- the same data dir with the real clock, scanning every second -----------------------------
@@ -236,6 +255,37 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
   t.same(await state(old), want, 'later scans remove nothing more');
   const removed = metricSample(await scrape(d.endpoint), 's3d_lifecycle_removed_versions_total');
   t.ok(removed !== undefined && removed >= 10, `s3d_lifecycle_removed_versions_total counts the removals (${removed})`);
+});
+
+// Expiration Days on objects written three days ago. S3: "In a versioning-suspended bucket, the
+// expiration action causes Amazon S3 to create a delete marker with null as the version ID. This
+// delete marker replaces any object version with a null version ID": the null version goes, a
+// version with an id of its own stays under the marker. Unversioned, Days counts from
+// Last-Modified (2 days: due; 4: a day away at the least, whatever the hour), by prefix, tag and size.
+t.test('Expiration Days: a null delete marker replaces the null version in a Suspended bucket; Days, tag and size filters unversioned', async (t) => {
+  await putRules(suspendedExp, [{ ID: 'day', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+  await putRules(plain, [
+    { ID: 'd2', Status: 'Enabled', Filter: { Prefix: 'd2/' }, Expiration: { Days: 2 } },
+    { ID: 'd4', Status: 'Enabled', Filter: { Prefix: 'd4/' }, Expiration: { Days: 4 } },
+    { ID: 'tg', Status: 'Enabled', Filter: { And: { Prefix: 'tg/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, Expiration: { Days: 2 } },
+    { ID: 'sz', Status: 'Enabled', Filter: { And: { Prefix: 'sz/', ObjectSizeGreaterThan: 1000 } }, Expiration: { Days: 2 } },
+  ]);
+  /** Per key, newest first: `marker` or `version`, `null` or the label put() gave it, `*` latest. */
+  const entries = async (): Promise<Record<string, string[]>> => {
+    const r = await s3.send(new ListObjectVersionsCommand({ Bucket: suspendedExp }));
+    const all = [...(r.Versions ?? []).map((v) => ({ ...v, marker: false })), ...(r.DeleteMarkers ?? []).map((v) => ({ ...v, marker: true }))];
+    all.sort((a, b) => (a.Key! < b.Key! ? -1 : a.Key! > b.Key! ? 1 : b.LastModified!.getTime() - a.LastModified!.getTime()));
+    const out: Record<string, string[]> = {};
+    for (const v of all) (out[v.Key!] ??= []).push(`${v.marker ? 'marker' : 'version'} ${v.VersionId === 'null' ? 'null' : (made.get(v.VersionId!)?.label ?? '?')}${v.IsLatest ? '*' : ''}`);
+    return out;
+  };
+  const want = { both: ['marker null*', 'version v1'], null: ['marker null*'], versioned: ['marker null*', 'version v1'] };
+  t.same(await pollUntil(entries, (s) => JSON.stringify(s) === JSON.stringify(want), 10_000, 250), want, 'Suspended: each current object under a null delete marker, the null versions gone, the versions with ids kept');
+  const keys = async (): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: plain }))).Contents ?? []).map((c) => c.Key!);
+  const left = ['d4/a', 'sz/small', 'tg/untagged'];
+  t.same(await pollUntil(keys, (ks) => JSON.stringify(ks) === JSON.stringify(left), 10_000, 250), left, 'unversioned: the objects two days past Last-Modified that the filters select are deleted, no other');
+  await sleep(1500);
+  t.same(await entries(), want, 'later scans add no second marker');
 });
 
 t.test('ExpiredObjectDeleteMarker and Expiration on a versioned bucket', async (t) => {
