@@ -13,7 +13,8 @@
 // delete marker on the current version and none on a key already deleted, at every later scan;
 // Expiration Days in a Suspended bucket puts a null delete marker in place of the null version (a
 // version with an id stays under it), and in an unversioned bucket deletes by Days from
-// Last-Modified under prefix, tag and size filters.
+// Last-Modified under prefix, tag and size filters; AbortIncompleteMultipartUpload aborts the
+// uploads begun DaysAfterInitiation before (the stale-upload sweep is off after the restart).
 // GetBucketLifecycleConfiguration gives NoncurrentVersionExpiration back as given; transitions and
 // out-of-range values are refused.
 import t from 'tap';
@@ -21,14 +22,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -121,6 +125,8 @@ let suspended = '';
 /** Written in the past: a Suspended bucket and an unversioned one, for Expiration Days. */
 let suspendedExp = '';
 let plain = '';
+/** Multipart uploads begun in the past in `plain`, by key. */
+const uploads = new Map<string, string>();
 
 t.test('the first daemon writes three days in the past', async (t) => {
   old = await createBucket(s3, 'lcv');
@@ -187,6 +193,8 @@ t.test('the first daemon writes three days in the past', async (t) => {
   for (const key of ['d2/a', 'd4/a', 'tg/untagged', 'sz/small']) await s3.send(new PutObjectCommand({ Bucket: plain, Key: key, Body: 'x' }));
   await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'tg/tagged', Body: 'x', Tagging: 'class=tmp' }));
   await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'sz/big', Body: testBytes(2000, 6) }));
+  for (const key of ['up/a', 'late/a', 'other/a']) uploads.set(key, (await s3.send(new CreateMultipartUploadCommand({ Bucket: plain, Key: key }))).UploadId!);
+  await s3.send(new UploadPartCommand({ Bucket: plain, Key: 'up/a', UploadId: uploads.get('up/a'), PartNumber: 1, Body: 'part' }));
 });
 
 // ---- the same data dir with the real clock, scanning every second -----------------------------
@@ -194,7 +202,8 @@ t.test('the first daemon writes three days in the past', async (t) => {
 t.test('noncurrent versions and markers expire NoncurrentDays after their successor was written', async (t) => {
   const dataDir = d.dataDir;
   t.equal(await d.stop(), 0, 'the first daemon stops cleanly');
-  d = await startDaemon({ dataDir, env: { S3_LIFECYCLE_SCAN_INTERVAL: '1s' } });
+  // Uploads three days old are left to lifecycle, not to the stale-upload sweep (24 h by default).
+  d = await startDaemon({ dataDir, env: { S3_LIFECYCLE_SCAN_INTERVAL: '1s', S3_API_STALE_UPLOADS_EXPIRY: 'off' } });
   s3 = d.s3();
   // fresh/k's v2 becomes noncurrent now: its successor is written by the present clock.
   await put(old, 'fresh/k', 'v3');
@@ -262,13 +271,15 @@ t.test('noncurrent versions and markers expire NoncurrentDays after their succes
 // delete marker replaces any object version with a null version ID": the null version goes, a
 // version with an id of its own stays under the marker. Unversioned, Days counts from
 // Last-Modified (2 days: due; 4: a day away at the least, whatever the hour), by prefix, tag and size.
-t.test('Expiration Days: a null delete marker replaces the null version in a Suspended bucket; Days, tag and size filters unversioned', async (t) => {
+t.test('Expiration Days: a null delete marker replaces the null version in a Suspended bucket; Days, tag and size filters unversioned; old uploads aborted', async (t) => {
   await putRules(suspendedExp, [{ ID: 'day', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
   await putRules(plain, [
     { ID: 'd2', Status: 'Enabled', Filter: { Prefix: 'd2/' }, Expiration: { Days: 2 } },
     { ID: 'd4', Status: 'Enabled', Filter: { Prefix: 'd4/' }, Expiration: { Days: 4 } },
     { ID: 'tg', Status: 'Enabled', Filter: { And: { Prefix: 'tg/', Tags: [{ Key: 'class', Value: 'tmp' }] } }, Expiration: { Days: 2 } },
     { ID: 'sz', Status: 'Enabled', Filter: { And: { Prefix: 'sz/', ObjectSizeGreaterThan: 1000 } }, Expiration: { Days: 2 } },
+    { ID: 'up', Status: 'Enabled', Filter: { Prefix: 'up/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } },
+    { ID: 'late', Status: 'Enabled', Filter: { Prefix: 'late/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 4 } },
   ]);
   /** Per key, newest first: `marker` or `version`, `null` or the label put() gave it, `*` latest. */
   const entries = async (): Promise<Record<string, string[]>> => {
@@ -284,6 +295,9 @@ t.test('Expiration Days: a null delete marker replaces the null version in a Sus
   const keys = async (): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: plain }))).Contents ?? []).map((c) => c.Key!);
   const left = ['d4/a', 'sz/small', 'tg/untagged'];
   t.same(await pollUntil(keys, (ks) => JSON.stringify(ks) === JSON.stringify(left), 10_000, 250), left, 'unversioned: the objects two days past Last-Modified that the filters select are deleted, no other');
+  const open = async (): Promise<string[]> => ((await s3.send(new ListMultipartUploadsCommand({ Bucket: plain }))).Uploads ?? []).map((u) => u.Key!);
+  t.same(await pollUntil(open, (ks) => JSON.stringify(ks) === JSON.stringify(['late/a', 'other/a']), 10_000, 250), ['late/a', 'other/a'], 'AbortIncompleteMultipartUpload: the upload begun two days before and more is aborted, not a younger one or one no rule selects');
+  await expectS3Error(t, s3.send(new UploadPartCommand({ Bucket: plain, Key: 'up/a', UploadId: uploads.get('up/a'), PartNumber: 2, Body: 'more' })), 'NoSuchUpload', 404, 'a part for the aborted upload');
   await sleep(1500);
   t.same(await entries(), want, 'later scans add no second marker');
 });
