@@ -140,9 +140,13 @@ function hasSize(f: FilterParts): boolean {
   return f.sizeGreaterThan !== undefined || f.sizeLessThan !== undefined;
 }
 
-/** A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`). */
+/**
+ * A Filter element with nothing in it (`<Filter/>`, `<Filter></Filter>`), indentation alone
+ * included: the document is parsed untrimmed, and a Filter opened and closed on lines of its own
+ * was read back as `<Prefix></Prefix>`, although xmlElement takes it as empty as the others.
+ */
 function isEmptyFilter(f: unknown): boolean {
-  return f === '' || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
+  return (typeof f === 'string' && f.trim() === '') || (typeof f === 'object' && f !== null && Object.keys(f).length === 0);
 }
 
 function parseRule(raw: unknown, i: number): StoredLifecycleRule {

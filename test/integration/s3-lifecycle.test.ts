@@ -252,6 +252,19 @@ t.test('rule IDs are kept as written, surrounding spaces included: a tool compar
   t.equal(decodeURIComponent(/rule-id="([^"]*)"/.exec(put.Expiration ?? '')?.[1] ?? ''), ' spaced\t', 'x-amz-expiration names the rule as written');
 });
 
+// An empty Filter selects the whole bucket and reads back empty; one written on lines of its own
+// (a hand-written document sent by s3cmd setlifecycle or curl) read back as <Prefix></Prefix>, another
+// form than the one put (the indentation inside was taken for content).
+t.test('an empty Filter reads back empty, on one line or indented', async (t) => {
+  const bucket = await createBucket(s3);
+  for (const filter of ['<Filter/>', '<Filter></Filter>', '<Filter>\n      </Filter>', '<Filter>\n  <Prefix></Prefix>\n</Filter>']) {
+    const body = `<LifecycleConfiguration>\n  <Rule>\n    <ID>all</ID>\n    ${filter}\n    <Status>Enabled</Status>\n    <Expiration><Days>30</Days></Expiration>\n  </Rule>\n</LifecycleConfiguration>\n`;
+    const put = await send(d.port, { method: 'PUT', path: `/${bucket}`, query: 'lifecycle', body });
+    t.equal(put.status, 200, `${JSON.stringify(filter)} is taken`);
+    t.same((await rulesOf(bucket))[0]?.Filter, filter.includes('Prefix') ? { Prefix: '' } : {}, `${JSON.stringify(filter)} reads back as written`);
+  }
+});
+
 t.test('refused configurations change nothing', async (t) => {
   const bucket = await createBucket(s3);
   const original: LifecycleRule[] = [{ ID: 'keep', Status: 'Enabled', Filter: { Prefix: 'x/' }, Expiration: { Days: 7 } }];
