@@ -42,14 +42,14 @@ export interface RequestFacts {
 }
 
 type Comparison = 'equals' | 'notequals' | 'lessthan' | 'lessthanequals' | 'greaterthan' | 'greaterthanequals';
-type Operator = 'stringequals' | 'stringnotequals' | 'stringlike' | 'stringnotlike' | 'arnequals' | 'arnlike' | 'arnnotequals' | 'arnnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
+type Operator = 'stringequals' | 'stringnotequals' | 'stringequalsignorecase' | 'stringnotequalsignorecase' | 'stringlike' | 'stringnotlike' | 'arnequals' | 'arnlike' | 'arnnotequals' | 'arnnotlike' | 'ipaddress' | 'notipaddress' | 'bool' | 'null' | `numeric${Comparison}` | `date${Comparison}`;
 /**
  * The operators as IAM spells them, by their lower-case name. IAM's names are case-sensitive
  * (CreateRole answers `Invalid Condition type : stringEquals`), as are MinIO's: a policy written
  * `stringequals` works on neither, so s3d refuses it when written (see parseConditions).
  */
 const OPERATOR_SPELLING: ReadonlyMap<string, string> = new Map(
-  ['StringEquals', 'StringNotEquals', 'StringLike', 'StringNotLike', 'ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike', 'IpAddress', 'NotIpAddress', 'Bool', 'Null',
+  ['StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike', 'ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike', 'IpAddress', 'NotIpAddress', 'Bool', 'Null',
     ...['Numeric', 'Date'].flatMap((type) => ['Equals', 'NotEquals', 'LessThan', 'LessThanEquals', 'GreaterThan', 'GreaterThanEquals'].map((c) => type + c))]
     .map((name) => [name.toLowerCase(), name]),
 );
@@ -348,7 +348,9 @@ function adminResources(raw: unknown, where: string): PolicyText[] {
 
 
 // Operators on text, which take policy variables and ForAnyValue:/ForAllValues:.
-const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike']);
+const STRING_OPERATORS: ReadonlySet<string> = new Set(['stringequals', 'stringnotequals', 'stringequalsignorecase', 'stringnotequalsignorecase', 'stringlike', 'stringnotlike', 'arnequals', 'arnlike', 'arnnotequals', 'arnnotlike']);
+/** The string operators that hold when no value matches (and for a missing key). */
+const NEGATED_STRING_OPERATORS: ReadonlySet<string> = new Set(['stringnotequals', 'stringnotequalsignorecase', 'stringnotlike']);
 
 function parseConditions(raw: unknown, where: string, variables: boolean, faults: StoredFaults | undefined): Condition[] {
   if (raw === undefined) return [];
@@ -364,7 +366,7 @@ function parseConditions(raw: unknown, where: string, variables: boolean, faults
     const ifExists = lower.endsWith('ifexists') && lower !== 'nullifexists';
     const op = ifExists ? lower.slice(0, -'ifexists'.length) : lower;
     if (!OPERATORS.has(op) || (set !== undefined && !STRING_OPERATORS.has(op))) {
-      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
+      throw malformed(`${where}: condition operator ${JSON.stringify(opName)} is not supported (supported: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, each also after ForAnyValue: or ForAllValues:, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, IpAddress, NotIpAddress, Bool, each also with IfExists, and Null).`);
     }
     // IAM's operator names, qualifiers and IfExists are case-sensitive (unlike condition keys):
     // `stringequals` is refused by IAM ("Invalid Condition type") and MinIO, so a policy s3d took
@@ -492,7 +494,9 @@ export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny
  */
 export function isPublic(policy: BucketPolicy): boolean {
   // StringEquals (or, for an ARN, ArnEquals or ArnLike) on `key`, every value fixed (no policy
-  // variable, no wildcard in an Arn operator's) and none `anonymous`.
+  // variable, no wildcard in an Arn operator's) and none `anonymous`. Not StringEqualsIgnoreCase:
+  // its value stands for every casing of it (`ANONYMOUS` admits unsigned requests), so it pins
+  // nobody as surely; a policy pinned only so counts as public, the side BlockPublicPolicy errs on.
   const fixed = (c: Condition, key: string): boolean =>
     (c.op === 'stringequals' || (ARN_KEYS.has(key) && (c.op === 'arnequals' || c.op === 'arnlike') && c.values.every((v) => !/[*?]/.test(v)))) &&
     !c.ifExists && c.set === undefined && c.key === key && c.values.every((v) => v !== 'anonymous' && !v.includes('${'));
@@ -561,10 +565,11 @@ function kmsKeyNamePart(value: string): string {
  */
 function holdsForKmsKey(c: Condition, sent: string, named: { name: string; isDefault: boolean }, context: ConditionContext): boolean {
   const like = c.op === 'stringlike' || c.op === 'stringnotlike';
-  const test = (t: PolicyText, x: string): boolean => (like ? t.like(x, context) : t.equals(x, context));
+  const ignoreCase = c.op === 'stringequalsignorecase' || c.op === 'stringnotequalsignorecase';
+  const test = (t: PolicyText, x: string): boolean => (like ? t.like(x, context) : ignoreCase ? t.equalsIgnoreCase(x, context) : t.equals(x, context));
   const spellings = [sent, named.name, ...(named.isDefault ? ['alias/aws/s3'] : [])];
   const any = spellings.some((x) => c.texts.some((t) => test(t, x))) || (c.kmsNames ?? []).some((t) => test(t, named.name));
-  return c.op === 'stringnotequals' || c.op === 'stringnotlike' ? !any : any;
+  return NEGATED_STRING_OPERATORS.has(c.op) ? !any : any;
 }
 
 /**
@@ -578,6 +583,10 @@ function holdsOne(c: Condition, v: string | undefined, context: ConditionContext
       return v !== undefined && c.texts.some((t) => t.equals(v, context));
     case 'stringnotequals':
       return v === undefined || !c.texts.some((t) => t.equals(v, context));
+    case 'stringequalsignorecase':
+      return v !== undefined && c.texts.some((t) => t.equalsIgnoreCase(v, context));
+    case 'stringnotequalsignorecase':
+      return v === undefined || !c.texts.some((t) => t.equalsIgnoreCase(v, context));
     case 'stringlike':
       return v !== undefined && c.texts.some((t) => t.like(v, context));
     case 'stringnotlike':

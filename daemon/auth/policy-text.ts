@@ -26,6 +26,8 @@ export interface Wildcard {
 export interface PolicyText {
   /** Whole-string equality (StringEquals): wildcards are plain characters. */
   equals(value: string, context: KeyLookup): boolean;
+  /** equals, ignoring case (StringEqualsIgnoreCase): both sides lower-cased, variables' values too. */
+  equalsIgnoreCase(value: string, context: KeyLookup): boolean;
   /** Wildcard match (Resource, StringLike). */
   like(value: string, context: KeyLookup): boolean;
   /**
@@ -96,14 +98,19 @@ function compile(parts: readonly Part[]): PolicyText {
   if (!parts.some((p) => 'key' in p)) {
     // No variable: the text and the pattern are fixed.
     const fixed = parts.map((p) => ('text' in p ? p.text : '')).join('');
+    const fixedLower = fixed.toLowerCase();
     const pattern = compileGlob(parts as ReadonlyArray<{ text: string; wild: boolean }>);
     const arn = arnPattern(parts as ReadonlyArray<{ text: string; wild: boolean }>);
-    return { equals: (value) => value === fixed, like: (value) => pattern.test(value), arnLike: (value) => arn(value), needs, wild };
+    return { equals: (value) => value === fixed, equalsIgnoreCase: (value) => value.toLowerCase() === fixedLower, like: (value) => pattern.test(value), arnLike: (value) => arn(value), needs, wild };
   }
   return {
     equals(value, context) {
       const resolved = resolve(parts, context);
       return resolved !== undefined && value === resolved.map((p) => p.text).join('');
+    },
+    equalsIgnoreCase(value, context) {
+      const resolved = resolve(parts, context);
+      return resolved !== undefined && value.toLowerCase() === resolved.map((p) => p.text).join('').toLowerCase();
     },
     like(value, context) {
       const resolved = resolve(parts, context);

@@ -375,3 +375,36 @@ t.test('s3:versionid: the version a DeleteObject names, and each version a Delet
   t.same((out.Deleted ?? []).map((e) => e.VersionId), [spare2], 'and the other is deleted');
   t.equal(await get(root, b, 'doc', keep), 'kept version', 'the version the Deny names is still there');
 });
+
+t.test('StringEqualsIgnoreCase and StringNotEqualsIgnoreCase (were refused as unknown operators): anonymous and users', async (t) => {
+  const b = bucketName('icase');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  for (const key of ['x', 'home/x']) await root.send(new PutObjectCommand({ Bucket: b, Key: key, Body: `body of ${key}` }));
+  // Reads from the app's pages, however a browser cases the host; home/ for other-user alone.
+  const put = await s3Code(
+    root.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: policy(
+          stmt('Allow', ['s3:GetObject'], [`${b}/*`], { StringEqualsIgnoreCase: { 'aws:Referer': 'https://App.Example.com/' } }),
+          stmt('Deny', ['s3:GetObject'], [`${b}/home/*`], { StringNotEqualsIgnoreCase: { 'aws:username': 'OTHER-USER' } }),
+        ),
+      }),
+    ),
+  );
+  t.equal(put, 'ok', 'PutBucketPolicy takes them, as S3 does');
+  const read = (key: string, headers: Record<string, string>, as?: string): Promise<number> =>
+    raw(d.port, { method: 'GET', path: objectPath(b, key), headers, sign: as === undefined ? false : { accessKeyId: as, secretAccessKey: users.find((u) => u.accessKey === as)!.secretKey } }).then((r) => r.status);
+  const fromApp = { referer: 'https://app.example.COM/' };
+  t.equal(await read('x', fromApp), 200, 'anonymous: the Referer in another case');
+  t.equal(await read('x', { referer: 'https://app.example.com/other' }), 403, 'anonymous: another Referer');
+  t.equal(await read('x', {}), 403, 'anonymous: no Referer');
+  t.equal(await read('home/x', fromApp, 'other-user'), 200, 'other-user: its name in another case passes the Deny');
+  t.equal(await read('home/x', fromApp, 'abac-user'), 403, 'abac-user: denied');
+  t.equal(await read('home/x', fromApp), 403, 'anonymous: no aws:username, so the negated operator holds and denies');
+  t.equal(
+    await s3Code(root.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policy(stmt('Allow', ['s3:GetObject'], [`${b}/*`], { StringEqualsIgnorecase: { 'aws:Referer': 'x' } })) }))),
+    'MalformedPolicy/400',
+    'spelt otherwise: refused, as IAM refuses it',
+  );
+});

@@ -708,3 +708,45 @@ t.test('condition operators are spelt as IAM spells them; stored ones in another
   // Unknown operators keep their own refusal, stored or not.
   t.throws(() => parseBucketPolicy(withOp('StringEqualz'), B, true), { code: 'MalformedPolicy', message: /is not supported/ });
 });
+
+t.test('StringEqualsIgnoreCase and StringNotEqualsIgnoreCase: exact matching ignoring case, as IAM documents them', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const withCond = (Condition: unknown): string => doc(allow('s3:GetObject', O, { Condition }));
+  const get = (policy: string, context: Record<string, string> = {}): boolean => ask(policy, 's3:GetObject', `${B}/k`, context);
+  const eq = withCond({ StringEqualsIgnoreCase: { 'aws:Referer': ['https://App.Example.com/', 'x'] } });
+  t.ok(get(eq, { 'aws:referer': 'https://app.example.COM/' }), 'another casing of a value matches');
+  t.notOk(get(eq, { 'aws:referer': 'https://app.example.com/a' }), 'no prefix: the whole value');
+  t.notOk(get(withCond({ StringEqualsIgnoreCase: { 'aws:Referer': 'https://*' } }), { 'aws:referer': 'https://a/' }), 'no wildcards: a * is itself');
+  t.notOk(get(eq), 'a missing key matches nothing');
+  const ne = withCond({ StringNotEqualsIgnoreCase: { 'aws:UserAgent': 'BadBot' } });
+  t.notOk(get(ne, { 'aws:useragent': 'badbot' }), 'negated: a casing of the value does not pass');
+  t.ok(get(ne, { 'aws:useragent': 'goodbot' }));
+  t.ok(get(ne), 'negated: a missing key passes');
+  t.ok(get(withCond({ StringEqualsIgnoreCaseIfExists: { 'aws:Referer': 'r' } })), 'IfExists: no key');
+  t.notOk(get(withCond({ StringEqualsIgnoreCaseIfExists: { 'aws:Referer': 'r' } }), { 'aws:referer': 's' }));
+  // A policy variable's value is compared ignoring case as well.
+  const byName = withCond({ StringEqualsIgnoreCase: { 'aws:Referer': 'https://site/${aws:username}' } });
+  t.ok(get(byName, { 'aws:referer': 'https://SITE/Alice', 'aws:username': 'alice' }));
+  t.notOk(get(byName, { 'aws:referer': 'https://site/alice' }), 'the variable without a value matches nothing');
+  // A set key takes the qualifiers; a missing one needs them, as for StringEquals.
+  const tagKeys = (op: string): boolean =>
+    allowsAnonymous(parseBucketPolicy(doc(allow('s3:PutObject', O, { Condition: { [op]: { 's3:RequestObjectTagKeys': ['Project'] } } })), B), { action: 's3:PutObject', resource: `${B}/k`, context: new Map<string, string | string[]>([['s3:requestobjecttagkeys', ['project', 'owner']]]) });
+  t.ok(tagKeys('ForAnyValue:StringEqualsIgnoreCase'));
+  t.notOk(tagKeys('ForAllValues:StringEqualsIgnoreCase'));
+  t.ok(tagKeys('ForAnyValue:StringNotEqualsIgnoreCase'));
+  t.equal(code(() => parseBucketPolicy(doc(allow('s3:PutObject', O, { Condition: { StringEqualsIgnoreCase: { 's3:RequestObjectTagKeys': 'x' } } })), B)), 'MalformedPolicy', 'a set key without a qualifier');
+  t.equal(code(() => parseBucketPolicy(withCond({ StringEqualsIgnorecase: { 'aws:Referer': 'x' } }), B)), 'MalformedPolicy', 'spelt as IAM spells it');
+  t.equal(code(() => parseBucketPolicy(withCond({ StringEqualsIgnoreCase: { 'aws:CurrentTime': 'x' } }), B)), 'MalformedPolicy', 'not on a date key');
+  // The KMS key is judged, not a spelling of it (holdsForKmsKey): ignoring case too.
+  const kms = parseBucketPolicy(doc(allow('s3:PutObject', O, { Condition: { StringEqualsIgnoreCase: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:1:key/Tenant-A' } } })), B);
+  const put = (sent: string, policy = kms): boolean =>
+    allowsAnonymous(policy, { action: 's3:PutObject', resource: `${B}/k`, context: { get: (k) => (k === 's3:x-amz-server-side-encryption-aws-kms-key-id' ? sent : undefined), kmsKey: (s) => ({ name: s.replace(/^alias\//, ''), isDefault: false }) } });
+  t.ok(put('tenant-a'), 'the key named by another spelling and casing');
+  t.notOk(put('tenant-b'));
+  const kmsNot = parseBucketPolicy(doc(allow('s3:PutObject', O, { Condition: { StringNotEqualsIgnoreCase: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'alias/Tenant-A' } } })), B);
+  t.notOk(put('TENANT-A', kmsNot), 'negated: the key itself does not pass');
+  t.ok(put('tenant-b', kmsNot));
+  // Not a fixed value for "public": ANONYMOUS admits unsigned requests.
+  t.ok(isPublic(parseBucketPolicy(withCond({ StringEqualsIgnoreCase: { 'aws:userid': 'app-reader' } }), B)), 'pinned only ignoring case: public');
+  t.notOk(isPublic(parseBucketPolicy(withCond({ StringEquals: { 'aws:userid': 'app-reader' } }), B)), 'as StringEquals pins it');
+});
