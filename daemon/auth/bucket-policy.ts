@@ -1,8 +1,8 @@
 // The IAM policy language, in its two uses: bucket policies (PutBucketPolicy: which requests a
 // bucket admits from anyone, signed or not, or from the users its statements name) and identity
 // policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
-// no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotAction, NotResource,
-// NotPrincipal, an unknown condition operator or key, an operator not spelt as IAM spells it, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
+// no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotPrincipal,
+// an unknown condition operator or key, an operator not spelt as IAM spells it, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
@@ -89,7 +89,11 @@ interface Statement {
   /** The users a bucket-policy statement names (`arn:aws:iam::ACCOUNT:user/NAME`): it applies to them too. */
   users: readonly string[];
   actions: Wildcard[];
+  /** Written as NotAction: the statement applies to every S3 action `actions` does not match. */
+  notAction: boolean;
   resources: PolicyText[];
+  /** Written as NotResource: the statement applies to every resource `resources` does not match. */
+  notResource: boolean;
   conditions: Condition[];
 }
 
@@ -259,12 +263,15 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
-  for (const unsupported of ['NotAction', 'NotResource', 'NotPrincipal']) {
-    if (s[unsupported] !== undefined) throw malformed(`${where}: ${unsupported} is not supported.`);
-  }
+  if (s.NotPrincipal !== undefined) throw malformed(`${where}: NotPrincipal is not supported.`);
   for (const k of Object.keys(s)) {
-    if (!['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
+    if (!['Sid', 'Effect', 'Principal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
   }
+  // IAM's grammar: a statement has Action or NotAction, Resource or NotResource, never both.
+  if (s.Action !== undefined && s.NotAction !== undefined) throw malformed(`${where}: Action and NotAction cannot both be given.`);
+  if (s.Resource !== undefined && s.NotResource !== undefined) throw malformed(`${where}: Resource and NotResource cannot both be given.`);
+  const notAction = s.NotAction !== undefined;
+  const notResource = s.NotResource !== undefined;
   if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
   if (bucket === undefined && s.Principal !== undefined) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
   if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
@@ -274,11 +281,14 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   if (!anyone && others && s.Effect === 'Deny') {
     throw malformed(`${where}: a Deny must name the Principal "*" or users (arn:aws:iam::ACCOUNT:user/NAME); s3d has no other principals (accounts, roles) for it to apply to.`);
   }
-  if (s.Action === undefined) throw malformed(`${where} has no Action.`);
+  if (s.Action === undefined && !notAction) throw malformed(`${where} has no Action.`);
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
   const actionKinds = new Set<ResourceKind>();
   const actionNames = new Set<string>();
-  const given = list(s.Action, `${where}: Action`);
+  const given = list(notAction ? s.NotAction : s.Action, `${where}: ${notAction ? 'NotAction' : 'Action'}`);
+  // NotAction's actions are the S3 actions it does not name (as "*" is every S3 action, not
+  // sts:TagSession nor admin:Prometheus, which must be named in an Action of their own).
+  if (notAction && !given.every((a) => a === '*' || /^s3:/i.test(a))) throw malformed(`${where}: NotAction names s3: actions only (sts:TagSession and admin: actions are granted by Action alone).`);
   // MinIO's admin actions (admin:Prometheus is the one s3d judges, s3-actions.ts): a user's, in a
   // statement of their own, whose Resource MinIO does not match (so neither does s3d).
   const admin = given.some((a) => /^admin:/i.test(a));
@@ -302,9 +312,22 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     if (!known) throw malformed(`Policy has invalid action: ${a}`);
     return w;
   });
-  if (s.Resource === undefined && !admin) throw malformed(`${where} has no Resource.`);
+  if (notAction) {
+    // The statement's actions are those NotAction leaves: their resources and keys are its own.
+    const named = new Set(actionNames);
+    actionKinds.clear();
+    actionNames.clear();
+    for (const [name, kind] of S3_ACTIONS) {
+      if (!name.startsWith('s3:') || named.has(name)) continue;
+      actionKinds.add(kind);
+      actionNames.add(name);
+    }
+    if (actionNames.size === 0) throw malformed(`${where}: NotAction names every S3 action: the statement would apply to none.`);
+  }
+  if (s.Resource === undefined && !notResource && !admin) throw malformed(`${where} has no Resource.`);
+  if (admin && notResource) throw malformed(`${where}: an admin statement takes Resource, not NotResource.`);
   const resourceKinds = new Set<ResourceKind>();
-  const resources = admin ? adminResources(s.Resource, where) : list(s.Resource, `${where}: Resource`).map((r) => {
+  const resources = admin ? adminResources(s.Resource, where) : list(notResource ? s.NotResource : s.Resource, `${where}: ${notResource ? 'NotResource' : 'Resource'}`).map((r) => {
     // "*" (identity policies only): every bucket and object, and the service.
     if (r === '*' && bucket === undefined) {
       for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
@@ -322,6 +345,8 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     else resourceKinds.add('bucket');
     return text;
   });
+  // What NotResource leaves may be of any kind: the bucket beside its objects, or the service.
+  if (notResource) for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);
   if (!admin && ![...actionKinds].some((k) => resourceKinds.has(k))) throw malformed(`${where}: Action does not apply to any resource(s) in statement`);
   const conditions = parseConditions(s.Condition, where, variables, faults);
   // A key no action of the statement has never matches: a Deny on it would protect nothing (S3
@@ -334,7 +359,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
       throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${key} is a key of ${only.join(', ')} only).`);
     }
   }
-  return { allow: s.Effect === 'Allow', anyone, users, actions, resources, conditions };
+  return { allow: s.Effect === 'Allow', anyone, users, actions, notAction, resources, notResource, conditions };
 }
 
 /**
@@ -515,8 +540,17 @@ export function isPublic(policy: BucketPolicy): boolean {
   return policy.statements.some((s) => s.allow && s.anyone && !pinned(s));
 }
 
+/**
+ * Whether the statement's action, resource and conditions match the request. NotAction matches
+ * the S3 actions it does not name; NotResource the resources it does not name, a bucket policy's
+ * within its bucket (no request reaches a bucket's policy with another's), and also when a policy
+ * variable in it has no value (such a Resource names nothing, so NotResource leaves everything).
+ */
 function matches(s: Statement, req: RequestFacts): boolean {
-  return s.actions.some((a) => a.test(req.action)) && s.resources.some((r) => r.like(req.resource, req.context)) && s.conditions.every((c) => holds(c, req.context, !s.allow));
+  const named = s.actions.some((a) => a.test(req.action));
+  if (s.notAction ? named || !req.action.toLowerCase().startsWith('s3:') : !named) return false;
+  const inResources = s.resources.some((r) => r.like(req.resource, req.context));
+  return inResources !== s.notResource && s.conditions.every((c) => holds(c, req.context, !s.allow));
 }
 
 /** `unknown`: what a condition that cannot be evaluated counts as (see holdsOne). */

@@ -364,7 +364,7 @@ t.test('a broken S3_IAM_FILE: the daemon refuses to start, naming S3_IAM_FILE', 
     ['a secret of 7 characters', { users: [user({ secretKey: 'seven77' })] }, /secretKey must be 8/],
     ['an unknown policy name', { users: [user({ policies: ['readonly', 'no-such-policy'] })] }, /no policy named "no-such-policy"/],
     ['a policy with a Principal', { policies: { p: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: arn('*') }] } }, users: [user({ policies: ['p'] })] }, /Principal/],
-    ['a policy with NotAction', { policies: { p: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotAction: 's3:DeleteObject', Resource: arn('*') }] } }, users: [user({ policies: ['p'] })] }, /NotAction/],
+    ['a policy with NotAction beside Action', { policies: { p: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', NotAction: 's3:DeleteObject', Resource: arn('*') }] } }, users: [user({ policies: ['p'] })] }, /NotAction/],
     ['readwrite redefined', { policies: { readwrite: doc(allow(['s3:GetObject'], ['*'])) }, users: [user({ policies: ['readwrite'] })] }, /built-in/],
     ['a missing file', null, /cannot be read/],
   ];

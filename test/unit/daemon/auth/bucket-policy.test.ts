@@ -104,8 +104,12 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['no principal', doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['NotPrincipal', doc({ ...good, NotPrincipal: { AWS: '*' } })],
     ['service principal', doc({ ...good, Principal: { Service: 'x.amazonaws.com' } })],
-    ['NotAction', doc({ Effect: 'Allow', Principal: '*', NotAction: 's3:PutObject', Resource: `arn:aws:s3:::${B}/*` })],
-    ['NotResource', doc({ ...good, NotResource: `arn:aws:s3:::${B}/x` })],
+    ['Action and NotAction', doc({ ...good, NotAction: 's3:PutObject' })],
+    ['Resource and NotResource', doc({ ...good, NotResource: `arn:aws:s3:::${B}/x` })],
+    ['NotAction naming every S3 action', doc({ Effect: 'Allow', Principal: '*', NotAction: 's3:*', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotAction naming an action of another service', doc({ Effect: 'Deny', Principal: '*', NotAction: 'sts:TagSession', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotResource in another bucket', doc({ Effect: 'Deny', Principal: '*', Action: 's3:*', NotResource: 'arn:aws:s3:::other/*' })],
+    ['NotAction of an unknown action', doc({ Effect: 'Deny', Principal: '*', NotAction: 's3:GetObjects', Resource: `arn:aws:s3:::${B}/*` })],
     ['no action', doc({ Effect: 'Allow', Principal: '*', Resource: `arn:aws:s3:::${B}/*` })],
     ['iam action', doc(allow('iam:PassRole', `arn:aws:s3:::${B}/*`))],
     ['other bucket', doc(allow('s3:GetObject', 'arn:aws:s3:::other/*'))],
@@ -749,4 +753,36 @@ t.test('StringEqualsIgnoreCase and StringNotEqualsIgnoreCase: exact matching ign
   // Not a fixed value for "public": ANONYMOUS admits unsigned requests.
   t.ok(isPublic(parseBucketPolicy(withCond({ StringEqualsIgnoreCase: { 'aws:userid': 'app-reader' } }), B)), 'pinned only ignoring case: public');
   t.notOk(isPublic(parseBucketPolicy(withCond({ StringEquals: { 'aws:userid': 'app-reader' } }), B)), 'as StringEquals pins it');
+});
+
+t.test('NotAction and NotResource: the statement applies to what they do not name', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const notAction = doc({ Effect: 'Allow', Principal: '*', NotAction: ['s3:PutObject', 's3:Delete*'], Resource: [`arn:aws:s3:::${B}`, O] });
+  t.ok(ask(notAction, 's3:GetObject', `${B}/k`), 'an action it does not name');
+  t.ok(ask(notAction, 's3:ListBucket', B, { 's3:prefix': '' }), 'a bucket action');
+  t.notOk(ask(notAction, 's3:PutObject', `${B}/k`), 'an action it names');
+  t.notOk(ask(notAction, 's3:DeleteObjectVersion', `${B}/k`), 'one its wildcard names');
+  t.notOk(ask(notAction, 's3:GetObject', 'other/k'), 'its Resource still applies');
+  t.ok(isPublic(parseBucketPolicy(notAction, B)), 'an Allow of other actions to anyone is public');
+  // Only S3 actions are left: sts:TagSession and admin:Prometheus are granted by name alone.
+  const identity = parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotAction: 's3:DeleteObject', Resource: '*' }] });
+  const user = (action: string, resource = '*'): string => decide(identity, { action, resource, context: new Map() });
+  t.equal(user('s3:ListAllMyBuckets'), 'allow');
+  t.equal(user('s3:DeleteObject', 'b/k'), 'none');
+  t.equal(user('sts:TagSession'), 'none', 'not sts:TagSession');
+  t.equal(user('admin:Prometheus'), 'none', 'nor admin:Prometheus');
+
+  const notResource = parseBucketPolicy(doc(allow('s3:GetObject', O), { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', NotResource: [`arn:aws:s3:::${B}/public/*`] }), B);
+  const get = (key: string): string => decide(notResource, { action: 's3:GetObject', resource: `${B}/${key}`, context: new Map() });
+  t.equal(get('public/a'), 'allow', 'a resource it names: the Deny does not apply');
+  t.equal(get('private/a'), 'deny', 'any other: denied');
+  // A key only some actions have is judged against the actions NotAction leaves.
+  t.equal(code(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: '*', NotAction: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: `arn:aws:s3:::${B}`, Condition: { StringEquals: { 's3:prefix': 'x' } } }), B)), 'MalformedPolicy', 's3:prefix on every action but the listings');
+  t.doesNotThrow(() => parseBucketPolicy(doc({ Effect: 'Deny', Principal: '*', NotAction: 's3:GetObject', Resource: `arn:aws:s3:::${B}`, Condition: { StringEquals: { 's3:prefix': 'x' } } }), B), 's3:prefix where the listings are left');
+  // A variable without a value names nothing, so NotResource leaves every resource.
+  const byName = parseBucketPolicy(doc({ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', NotResource: `arn:aws:s3:::${B}/home/\${aws:username}/*` }), B);
+  const home = (username?: string): string => decide(byName, { action: 's3:GetObject', resource: `${B}/home/alice/x`, context: new Map(username === undefined ? [] : [['aws:username', username]]) });
+  t.equal(home('alice'), 'none', 'her own home');
+  t.equal(home('bob'), 'deny', "another's");
+  t.equal(home(), 'deny', 'anonymous: no aws:username, denied');
 });

@@ -138,7 +138,7 @@ t.test('what a file is refused for', async (t) => {
     ['a built-in redefined', file({ policies: { readwrite: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /built-in policy/],
     ['a bad policy name', file({ policies: { 'a b': policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /policy name/],
     ['a Principal', file({ policies: { p: policy({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /no Principal/],
-    ['NotAction', file({ policies: { p: policy({ Effect: 'Allow', NotAction: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /NotAction is not supported/],
+    ['Action and NotAction', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:PutObject', NotAction: 's3:GetObject', Resource: 'arn:aws:s3:::*' }) }, users: [] }), /Action and NotAction cannot both be given/],
     ['a non-S3 resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:iam:::user/x' }) }, users: [] }), /invalid resource/],
     ['an empty resource', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::' }) }, users: [] }), /invalid resource/],
     ['an unknown condition key', file({ policies: { p: policy({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-1' } } }) }, users: [] }), /condition key/],
