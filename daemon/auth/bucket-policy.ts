@@ -460,7 +460,7 @@ function checkTyped(op: string, key: string, keyName: string, opName: string, va
     for (const v of values) if (policyNumber(v) === undefined) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(v)} is not a number.`);
   } else if (op.startsWith('date')) {
     if (!DATE_KEYS.has(family)) throw malformed(`${where}: ${opName} applies to date keys (${[...DATE_KEYS].map((k) => KEY_SPELLING[k] ?? k).join(', ')}), not ${keyName}.`);
-    for (const v of values) if (policyDate(v) === undefined) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(v)} is not a date (ISO 8601 with its zone, as 2030-01-01T00:00:00Z, or seconds since 1970).`);
+    for (const v of values) if (policyDate(v) === undefined) throw malformed(`${where}: ${opName} ${keyName}: ${JSON.stringify(v)} is not a date (ISO 8601 with its zone, as 2030-01-01T00:00:00Z, a date alone, as 2030-01-01, or seconds since 1970).`);
   } else if (op !== 'null' && (NUMERIC_KEYS.has(family) || DATE_KEYS.has(family)) && !STRING_TYPED_NUMBERS.has(family)) {
     throw malformed(`${where}: ${keyName} is a ${DATE_KEYS.has(family) ? 'date' : 'number'}: compare it with ${DATE_KEYS.has(family) ? 'Date' : 'Numeric'} operators.`);
   }
@@ -480,10 +480,22 @@ function requestNumber(v: string): number | undefined {
   return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
 }
 
-/** A date as IAM takes one: ISO 8601 with its zone, or whole seconds since 1970; ms, or undefined. */
-function policyDate(v: string): number | undefined {
+/** A request's date (aws:CurrentTime, a retain-until date, …): ISO 8601 with its zone, or whole seconds since 1970; ms, or undefined. */
+function requestDate(v: string): number | undefined {
   if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
   return parseIsoDateTime(v);
+}
+
+/**
+ * A date a policy's value writes, as IAM takes one: what requestDate reads, or a W3C ISO 8601
+ * date without a time (`2030-01-01`, `2030-01`), which IAM's Date operators take too (their
+ * values are "one of the W3C implementations of the ISO 8601 date formats"): the start of that day
+ * or month in UTC. A year alone (`2030`) stays seconds since 1970, as all digits are read.
+ */
+function policyDate(v: string): number | undefined {
+  const day = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(v);
+  if (day !== null) return parseIsoDateTime(`${day[1]}-${day[2]}-${day[3] ?? '01'}T00:00:00Z`);
+  return requestDate(v);
 }
 
 // ---- evaluation
@@ -653,7 +665,7 @@ function compares(op: `numeric${Comparison}` | `date${Comparison}`, v: string | 
   const date = op.startsWith('date');
   const parse = date ? policyDate : policyNumber;
   const comparison = op.slice(date ? 4 : 7) as Comparison;
-  const x = v === undefined ? undefined : date ? policyDate(v) : requestNumber(v);
+  const x = v === undefined ? undefined : date ? requestDate(v) : requestNumber(v);
   if (comparison === 'notequals') return x === undefined || !values.some((w) => parse(w) === x);
   if (x === undefined) return false;
   return values.some((w) => {

@@ -408,3 +408,24 @@ t.test('StringEqualsIgnoreCase and StringNotEqualsIgnoreCase (were refused as un
     'spelt otherwise: refused, as IAM refuses it',
   );
 });
+
+t.test('Date operators take a date without a time, as IAM does (was MalformedPolicy)', async (t) => {
+  const b = bucketName('dday');
+  await root.send(new CreateBucketCommand({ Bucket: b }));
+  for (const key of ['past/x', 'future/x']) await root.send(new PutObjectCommand({ Bucket: b, Key: key, Body: key }));
+  const put = await s3Code(
+    root.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: policy(
+          stmt('Allow', ['s3:GetObject'], [`${b}/*`]),
+          stmt('Deny', ['s3:GetObject'], [`${b}/past/*`], { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01' } }),
+          stmt('Deny', ['s3:GetObject'], [`${b}/future/*`], { DateGreaterThanEquals: { 'aws:CurrentTime': '2999-01' } }),
+        ),
+      }),
+    ),
+  );
+  t.equal(put, 'ok', 'PutBucketPolicy takes 2000-01-01 and 2999-01');
+  t.equal(await anonymous('GET', b, 'past/x'), 403, 'a Deny from a day past applies');
+  t.equal(await anonymous('GET', b, 'future/x'), 200, 'one from a month to come does not');
+});

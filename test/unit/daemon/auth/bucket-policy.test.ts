@@ -415,6 +415,12 @@ t.test('Numeric and Date operators', async (t) => {
   t.ok(ask(time('NumericLessThan', '1893456000', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2029-01-01T00:00:00Z')), 'aws:EpochTime with a Numeric operator');
   t.notOk(ask(time('NumericLessThan', '1893456000', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2031-01-01T00:00:00Z')));
   t.notOk(ask(time('DateGreaterThan', '2020-01-01T00:00:00Z'), 's3:GetObject', `${B}/k`), 'no key: false');
+  // W3C's ISO 8601 dates without a time (IAM takes them): the start of the day or month, UTC.
+  t.ok(ask(time('DateLessThan', '2030-01-01'), 's3:GetObject', `${B}/k`, at('2029-12-31T23:59:59Z')), 'a date alone');
+  t.notOk(ask(time('DateLessThan', '2030-01-01'), 's3:GetObject', `${B}/k`, at('2030-01-01T00:00:00Z')), 'a date alone: from its midnight, UTC');
+  t.ok(ask(time('DateGreaterThanEquals', '2030-02'), 's3:GetObject', `${B}/k`, at('2030-02-01T00:00:00Z')), 'a year and month');
+  t.notOk(ask(time('DateGreaterThanEquals', '2030-02'), 's3:GetObject', `${B}/k`, at('2030-01-31T23:59:59Z')));
+  t.ok(ask(time('DateLessThan', '2030-01-01', 'aws:EpochTime'), 's3:GetObject', `${B}/k`, at('2029-01-01T00:00:00Z')), 'on aws:EpochTime too');
   const good = allow('s3:GetObject', O);
   const bad: Array<[string, unknown]> = [
     ['a number that is none', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { NumericLessThan: { 's3:max-keys': 'ten' } } }],
@@ -423,6 +429,9 @@ t.test('Numeric and Date operators', async (t) => {
     ['a date that is none', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } }],
     ['a date without its zone', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00' } } }],
     ['a date past the calendar', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-02-30T00:00:00Z' } } }],
+    ['a day past the calendar', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-02-30' } } }],
+    ['a month that is none', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030-13' } } }],
+    ['a date with slashes', { ...good, Condition: { DateLessThan: { 'aws:CurrentTime': '2030/01/01' } } }],
     ['a Numeric operator on a string key', { ...good, Condition: { NumericEquals: { 'aws:Referer': '1' } } }],
     ['a Date operator on a number key', { ...allow('s3:ListBucket', `arn:aws:s3:::${B}`), Condition: { DateEquals: { 's3:max-keys': '2030-01-01T00:00:00Z' } } }],
     ['a string operator on aws:CurrentTime', { ...good, Condition: { StringLike: { 'aws:CurrentTime': '2030-*' } } }],
