@@ -1,8 +1,8 @@
 // The IAM policy language, in its two uses: bucket policies (PutBucketPolicy: which requests a
 // bucket admits from anyone, signed or not, or from the users its statements name) and identity
 // policies (the policies of the access keys in S3_IAM_FILE: what a user may do, across buckets;
-// no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotPrincipal,
-// an unknown condition operator or key, an operator not spelt as IAM spells it, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
+// no Principal). The root user is never restricted. Parsing is strict: anything s3d would not enforce exactly (NotPrincipal
+// in an Allow, an unknown condition operator or key, an operator not spelt as IAM spells it, an operator naming no key, a key no action of its statement has, a bucket-policy resource outside its
 // bucket, a policy variable s3d has no value for or in a policy older than 2012-10-17) is refused, never silently ignored,
 // because ignoring part of a policy would widen or narrow access behind the operator's back.
 // Policy variables (`${aws:username}`, …) and wildcards: policy-text.ts. Pure: no I/O.
@@ -86,8 +86,13 @@ interface Statement {
   allow: boolean;
   /** Applies to anyone, anonymous requests too (Principal "*"; every identity-policy statement). */
   anyone: boolean;
-  /** The users a bucket-policy statement names (`arn:aws:iam::ACCOUNT:user/NAME`): it applies to them too. */
+  /**
+   * The users a bucket-policy statement names (`arn:aws:iam::ACCOUNT:user/NAME`): it applies to
+   * them too, or, written as NotPrincipal, to everyone but them.
+   */
   users: readonly string[];
+  /** Written as NotPrincipal (a Deny's): the statement applies to every requester but `users`, anonymous ones included. */
+  notPrincipal: boolean;
   actions: Wildcard[];
   /** Written as NotAction: the statement applies to every S3 action `actions` does not match. */
   notAction: boolean;
@@ -142,15 +147,15 @@ export function principalUser(arn: string): { account: string; name: string } | 
  * users (their ARNs), and whether it names others s3d has none of (accounts, roles, services),
  * for whom the statement applies to nobody.
  */
-function parsePrincipal(p: unknown): { anyone: boolean; users: string[]; others: boolean } {
+function parsePrincipal(p: unknown, element = 'Principal'): { anyone: boolean; users: string[]; others: boolean } {
   if (p === '*') return { anyone: true, users: [], others: false };
   if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
     const entries = Object.entries(p as Record<string, unknown>);
-    if (entries.length === 0) throw malformed('Principal must not be empty.');
+    if (entries.length === 0) throw malformed(`${element} must not be empty.`);
     const out = { anyone: false, users: [] as string[], others: false };
     for (const [kind, v] of entries) {
-      if (kind !== 'AWS') throw malformed(`Principal type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
-      for (const name of list(v, 'Principal.AWS')) {
+      if (kind !== 'AWS') throw malformed(`${element} type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
+      for (const name of list(v, `${element}.AWS`)) {
         if (name.trim() === '') throw malformed('Invalid principal in policy: an empty name.');
         if (name === '*') out.anyone = true;
         else if (principalUser(name) !== undefined) out.users.push(name);
@@ -159,7 +164,7 @@ function parsePrincipal(p: unknown): { anyone: boolean; users: string[]; others:
     }
     return out;
   }
-  throw malformed('Principal must be "*" or {"AWS": …}.');
+  throw malformed(`${element} must be "*" or {"AWS": …}.`);
 }
 
 /** The users a bucket policy names as principals (for PutBucketPolicy to check they exist). */
@@ -263,9 +268,8 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   const where = `Statement ${i + 1}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed(`${where} must be an object.`);
   const s = raw as Record<string, unknown>;
-  if (s.NotPrincipal !== undefined) throw malformed(`${where}: NotPrincipal is not supported.`);
   for (const k of Object.keys(s)) {
-    if (!['Sid', 'Effect', 'Principal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
+    if (!['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'].includes(k)) throw malformed(`${where}: unknown element ${JSON.stringify(k)}.`);
   }
   // IAM's grammar: a statement has Action or NotAction, Resource or NotResource, never both.
   if (s.Action !== undefined && s.NotAction !== undefined) throw malformed(`${where}: Action and NotAction cannot both be given.`);
@@ -273,12 +277,22 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   const notAction = s.NotAction !== undefined;
   const notResource = s.NotResource !== undefined;
   if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
-  if (bucket === undefined && s.Principal !== undefined) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
-  if (bucket !== undefined && s.Principal === undefined) throw malformed(`${where} has no Principal.`);
-  const { anyone, users, others } = bucket === undefined ? { anyone: true, users: [], others: false } : parsePrincipal(s.Principal);
+  if (bucket === undefined && (s.Principal !== undefined || s.NotPrincipal !== undefined)) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
+  const notPrincipal = s.NotPrincipal !== undefined;
+  if (notPrincipal) {
+    // As AWS has it: a Deny's, for every requester but those it names. In an Allow (which AWS
+    // does not support) it would grant everyone else, anonymous requests included.
+    if (s.Principal !== undefined) throw malformed(`${where}: Principal and NotPrincipal cannot both be given.`);
+    if (s.Effect !== 'Deny') throw malformed(`${where}: NotPrincipal is taken in a Deny only ("Effect": "Deny"), as AWS has it.`);
+  }
+  if (bucket !== undefined && s.Principal === undefined && !notPrincipal) throw malformed(`${where} has no Principal.`);
+  const { anyone, users, others } = bucket === undefined ? { anyone: true, users: [], others: false } : parsePrincipal(notPrincipal ? s.NotPrincipal : s.Principal, notPrincipal ? 'NotPrincipal' : 'Principal');
+  // A NotPrincipal of "*" leaves nobody: the Deny would protect nothing. Others it names (accounts,
+  // roles) s3d has none of, so they leave nobody out; its users must exist (namedUsers).
+  if (notPrincipal && anyone) throw malformed(`${where}: NotPrincipal "*" leaves nobody for the Deny to apply to.`);
   // Principals s3d has none of (accounts, roles): harmless in an Allow (it grants them nothing),
   // but a Deny the writer believes in would protect nothing, so it is refused.
-  if (!anyone && others && s.Effect === 'Deny') {
+  if (!notPrincipal && !anyone && others && s.Effect === 'Deny') {
     throw malformed(`${where}: a Deny must name the Principal "*" or users (arn:aws:iam::ACCOUNT:user/NAME); s3d has no other principals (accounts, roles) for it to apply to.`);
   }
   if (s.Action === undefined && !notAction) throw malformed(`${where} has no Action.`);
@@ -359,7 +373,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
       throw malformed(`${where}: Conditions do not apply to combination of actions and resources in statement (${key} is a key of ${only.join(', ')} only).`);
     }
   }
-  return { allow: s.Effect === 'Allow', anyone, users, actions, notAction, resources, notResource, conditions };
+  return { allow: s.Effect === 'Allow', anyone: anyone && !notPrincipal, users, notPrincipal, actions, notAction, resources, notResource, conditions };
 }
 
 /**
@@ -508,12 +522,15 @@ export function allowsAnonymous(policy: BucketPolicy, req: RequestFacts): boolea
 /**
  * What the policy says about a request: `deny` when a Deny statement matches (it wins over any
  * Allow, in this policy or another), `allow` when only Allows match, `none` when nothing does.
- * A bucket-policy statement applies to anyone (Principal "*") or to the users it names.
+ * A bucket-policy statement applies to anyone (Principal "*") or to the users it names; one with
+ * NotPrincipal to every requester but the users it names (temporary credentials are their user's,
+ * as for Principal).
  */
 export function decide(policy: BucketPolicy, req: RequestFacts): 'allow' | 'deny' | 'none' {
   let allowed = false;
   for (const s of policy.statements) {
-    if (!(s.anyone || (req.principal !== undefined && s.users.includes(req.principal))) || !matches(s, req)) continue;
+    const named = req.principal !== undefined && s.users.includes(req.principal);
+    if (!(s.notPrincipal ? !named : s.anyone || named) || !matches(s, req)) continue;
     if (!s.allow) return 'deny';
     allowed = true;
   }

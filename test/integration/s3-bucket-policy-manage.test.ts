@@ -162,7 +162,7 @@ t.test('an invalid policy is refused with MalformedPolicy and the old one stays 
     ['Effect Permit', doc({ Effect: 'Permit' })],
     ['no Effect', doc({ Effect: undefined })],
     ['no Principal', doc({ Principal: undefined })],
-    ['NotPrincipal', doc({ Principal: undefined, NotPrincipal: { AWS: ['arn:aws:iam::123456789012:root'] } })],
+    ['NotPrincipal in an Allow', doc({ Principal: undefined, NotPrincipal: { AWS: ['arn:aws:iam::123456789012:root'] } })],
     ['no Action', doc({ Action: undefined })],
     ['NotAction beside Action', doc({ NotAction: ['s3:PutObject'] })],
     ['NotResource beside Resource', doc({ NotResource: [arn(`${bucket}/private/*`)] })],

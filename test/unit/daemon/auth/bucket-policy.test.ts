@@ -102,7 +102,10 @@ t.test('refused at PutBucketPolicy: MalformedPolicy, never a silently ignored pa
     ['empty statement', doc()],
     ['effect', doc({ ...good, Effect: 'Maybe' })],
     ['no principal', doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
-    ['NotPrincipal', doc({ ...good, NotPrincipal: { AWS: '*' } })],
+    ['Principal and NotPrincipal', doc({ ...good, NotPrincipal: { AWS: ['arn:aws:iam::acct:user/bob'] } })],
+    ['NotPrincipal in an Allow', doc({ Effect: 'Allow', NotPrincipal: { AWS: ['arn:aws:iam::acct:user/bob'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotPrincipal "*"', doc({ Effect: 'Deny', NotPrincipal: { AWS: '*' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
+    ['NotPrincipal of a service', doc({ Effect: 'Deny', NotPrincipal: { Service: 'x.amazonaws.com' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/*` })],
     ['service principal', doc({ ...good, Principal: { Service: 'x.amazonaws.com' } })],
     ['Action and NotAction', doc({ ...good, NotAction: 's3:PutObject' })],
     ['Resource and NotResource', doc({ ...good, NotResource: `arn:aws:s3:::${B}/x` })],
@@ -794,4 +797,18 @@ t.test('NotAction and NotResource: the statement applies to what they do not nam
   t.equal(home('alice'), 'none', 'her own home');
   t.equal(home('bob'), 'deny', "another's");
   t.equal(home(), 'deny', 'anonymous: no aws:username, denied');
+});
+
+t.test('NotPrincipal: a Deny for every requester but the users it names', async (t) => {
+  const O = `arn:aws:s3:::${B}/*`;
+  const bob = 'arn:aws:iam::acct:user/bob';
+  const p = parseBucketPolicy(doc(allow('s3:GetObject', O), { Effect: 'Deny', NotPrincipal: { AWS: [bob, 'arn:aws:iam::acct:role/r', 'arn:aws:iam::acct:root'] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B}/secret/*` }), B);
+  const as = (principal: string | undefined, key: string): string => decide(p, { action: 's3:GetObject', resource: `${B}/${key}`, context: new Map(), ...(principal ? { principal } : {}) });
+  t.equal(as(bob, 'secret/x'), 'allow', 'the user it names: the Deny does not apply');
+  t.equal(as('arn:aws:iam::acct:user/alice', 'secret/x'), 'deny', 'another user: denied');
+  t.equal(as(undefined, 'secret/x'), 'deny', 'anonymous: denied');
+  t.equal(as(undefined, 'open'), 'allow', 'outside its Resource: the Allow alone');
+  t.same(namedUsers(p), [bob], 'its users are checked to exist, as a Principal\'s are');
+  t.notOk(isPublic(parseBucketPolicy(doc({ Effect: 'Deny', NotPrincipal: { AWS: bob }, Action: 's3:GetObject', Resource: O }), B)), 'a Deny makes nothing public');
+  t.equal(code(() => parseIdentityPolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: bob }, Action: 's3:GetObject', Resource: '*' }] })), 'MalformedPolicy', 'not in a user\'s policy');
 });
