@@ -20,7 +20,7 @@ import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMe
 import { dataEnv, discardWritten, READ_LOOKUPS, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
-import { lockAt, lockFields, lockFromHeaders } from './object-lock.js';
+import { lockAt, lockFields, lockFromHeaders, requireLockedSigV4 } from './object-lock.js';
 import { clientVersionId, isVersionIdShape } from '../meta/versions.js';
 import { toXml } from './xml.js';
 import { isoDate } from '../dates.js';
@@ -428,6 +428,8 @@ async function copyObject(env: OpsEnv, ctx: RequestContext, lease: DataLease | u
     }
     // The copy's own Object Lock settings (or the destination's default), never the source's.
     const lock = lockFromHeaders(dstBucket, ctx.headers, ctx.query, Date.now());
+    // A copy the lock will protect only from a request signed with V4, as PutObject (before a byte is read).
+    requireLockedSigV4(lock, ctx, 'Copy Object');
 
     // A copy onto itself must change something: metadata (REPLACE), encryption, the website
     // redirect or the storage class (x-amz-storage-class: STANDARD is how tools "touch" an object),

@@ -18,7 +18,7 @@ import { metaError, type OpsEnv } from './env.js';
 import { tagsField } from './tagging.js';
 import { requestEvents } from './notification.js';
 import { quoteETag, writeConditions } from './object-headers.js';
-import { completedLock } from './object-lock.js';
+import { completedLock, requireLockedSigV4 } from './object-lock.js';
 import { MAX_OBJECT_SIZE, versionHeader } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import { toXml } from './xml.js';
@@ -94,6 +94,9 @@ async function completeUpload(env: OpsEnv, ctx: RequestContext, readRequested: (
   if (objectSize !== undefined && !/^\d{1,16}$/.test(objectSize.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a whole number of bytes.');
   const up = loadUpload(env, ctx, true);
   refuseOtherEncryption(ctx.headers, up.sse);
+  // The completion creates the version, with the bucket's default retention as it is now: parts
+  // stored before that default was set (anonymous ones too) became a locked version here.
+  requireLockedSigV4(completedLock(env.meta.getBucket(up.bucket), up), ctx, 'Complete Multipart Upload');
   const uc = uploadChecksum(up);
   const expected = expectedObjectChecksum(uc, ctx.headers);
   const check = writeConditions(ctx.headers);

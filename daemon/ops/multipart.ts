@@ -23,7 +23,7 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag } from './object-headers.js';
 import { XmlWriter } from './xml-writer.js';
-import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum, requireLockedBodySigV4 } from './object-lock.js';
+import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum, requireLockedSigV4 } from './object-lock.js';
 import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
 import { intParam, refuseNonInteger } from './query.js';
@@ -128,7 +128,11 @@ function uploadArguments(bucket: BucketRecord, ctx: RequestContext): { checksum:
   const headers = collectStoredHeaders(ctx.headers, ctx.query);
   const userMeta = collectUserMeta(ctx.headers, ctx.query);
   // Explicit Object Lock settings are kept with the upload; the bucket's default applies at completion.
-  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now(), false);
+  const now = Date.now();
+  const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, now, false);
+  // An upload whose object the lock would protect is refused at once to a request not signed with
+  // V4: none of its parts, nor its completion, would be taken from such a request.
+  requireLockedSigV4(completedLock(bucket, { initiated: now, ...lockFields(lock) }), ctx, 'Create Multipart Upload');
   return {
     checksum,
     fields: {
@@ -271,7 +275,7 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
   // object will take), as S3 judges a part.
   const lock = completedLock(env.meta.getBucket(up.bucket), up);
   requireLockedBodyChecksum(lock, ctx.body, 'Put Part');
-  requireLockedBodySigV4(lock, ctx, 'Put Part');
+  requireLockedSigV4(lock, ctx, 'Put Part');
   const uc = uploadChecksum(up);
   const own = partChecksum(uc, ctx.headers);
   // The payload decoder hashes a part the client sent no checksum for with S3's default
@@ -343,6 +347,8 @@ function partCopyArguments(env: OpsEnv, ctx: RequestContext): { n: number; up: U
   const up = loadUpload(env, ctx, true);
   // The part follows the upload's encryption, as UploadPart's does.
   refuseEncryptionChoice(ctx.headers);
+  // A part of an upload the lock will protect, as UploadPart's (before the source is looked up).
+  requireLockedSigV4(completedLock(env.meta.getBucket(up.bucket), up), ctx, 'Copy Part');
   return { n, up };
 }
 

@@ -162,22 +162,56 @@ export function requireLockedBodyChecksum(lock: { retention?: Retention; legalHo
 }
 
 /**
- * S3 takes the body of a version Object Lock will protect (the same versions as
- * requireLockedBodyChecksum: the bucket's default retention alone included) only from a request
- * signed with Signature Version 4: an anonymous one is 400 InvalidArgument naming Authorization, in
- * S3's words (versitygw#1542: an anonymous PutObject, Content-MD5 sent, into a public bucket with a
- * default COMPLIANCE retention). Without it, anyone a bucket policy lets write stored versions the
- * default retention locked, COMPLIANCE ones past the root user's reach. The message names the
- * signature version, so a V2 request (header or presigned) is refused the same way; "Put Part" as
- * the checksum's message has it, or anonymous uploads went on through multipart. Checked after the
- * integrity check (S3 answers an anonymous request without one with that), before any byte is read.
+ * The requests that may create a version Object Lock protects, as named in the refusal below.
+ * "Put Object" and "Put Part" are S3's own words (versitygw#1542; the integrity check's message
+ * names UploadPart "Put Part"); the others are s3d's, in the same pattern: S3's answer to those
+ * requests is not on record (an anonymous copy it refuses outright, AccessDenied "Anonymous users
+ * cannot copy objects. Please authenticate.", Seagate/cortx-prvsnr#2908).
  */
-export function requireLockedBodySigV4(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>, request: 'Put Object' | 'Put Part'): void {
-  if (!locksVersion(lock)) return;
+export type LockedWrite = 'Put Object' | 'Put Part' | 'Copy Object' | 'Copy Part' | 'Create Multipart Upload' | 'Complete Multipart Upload' | 'Post Object';
+
+/** Whether a request (not a form) is signed with Signature Version 4: a known signer, neither a V2 header nor a V2 presigned URL. */
+function signedWithV4(ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>): boolean {
+  if (ctx.accessKey === '') return false;
   const authorization = ctx.headers.authorization;
-  const v2 = (authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query]);
-  if (ctx.accessKey !== '' && !v2) return;
-  throw new S3Error('InvalidArgument', `${request} requests with Object Lock parameters require AWS Signature Version 4`, { fields: { ArgumentName: 'Authorization' } });
+  return !((authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query]));
+}
+
+function sigV4Required(request: LockedWrite, argument: string): S3Error {
+  return new S3Error('InvalidArgument', `${request} requests with Object Lock parameters require AWS Signature Version 4`, { fields: { ArgumentName: argument } });
+}
+
+/**
+ * S3 takes a version Object Lock will protect (the same versions as requireLockedBodyChecksum: the
+ * bucket's default retention alone included) only from a request signed with Signature Version 4:
+ * an anonymous one is 400 InvalidArgument naming Authorization, in S3's words (versitygw#1542: an
+ * anonymous PutObject, Content-MD5 sent, into a public bucket with a default COMPLIANCE
+ * retention). Without it, anyone a bucket policy lets write stored versions the default retention
+ * locked, COMPLIANCE ones past the root user's reach. The message names the signature version, so
+ * a V2 request (header or presigned) is refused the same way. Every request that makes such a
+ * version, or its data, or chooses its lock is asked: PutObject and UploadPart (checked after the
+ * integrity check, which S3 answers first to an anonymous request without one, versitygw#1535,
+ * before any byte is read), CopyObject and UploadPartCopy (before the source is read), the
+ * CreateMultipartUpload that would lock its object and the CompleteMultipartUpload that creates
+ * it (an upload's parts may predate the bucket's default retention, which the completion applies:
+ * anonymous parts, then an anonymous completion, made a locked version of anonymous bytes). Form
+ * uploads: requireLockedFormSigV4.
+ */
+export function requireLockedSigV4(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>, request: Exclude<LockedWrite, 'Post Object'>): void {
+  if (!locksVersion(lock) || signedWithV4(ctx)) return;
+  throw sigV4Required(request, 'Authorization');
+}
+
+/**
+ * requireLockedSigV4 for a form upload (POST Object): only a form signed with AWS4-HMAC-SHA256 by
+ * a known signer (`signedV4`) may create a version the lock protects; an anonymous form (no policy,
+ * no signature: whatever the bucket's policy lets anyone post) or a V2 form is refused before a
+ * byte of the file is stored. The form's x-amz-algorithm field is what a V4 form names, so the
+ * refusal names it.
+ */
+export function requireLockedFormSigV4(lock: { retention?: Retention; legalHold?: 'ON' | 'OFF' }, signedV4: boolean): void {
+  if (!locksVersion(lock) || signedV4) return;
+  throw sigV4Required('Post Object', 'x-amz-algorithm');
 }
 
 /** The record fields of a lock request. */

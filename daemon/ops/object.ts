@@ -19,7 +19,7 @@ import { tagsFromHeader } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { objectAccessed, requestEvents } from './notification.js';
 import { clientVersionId } from '../meta/versions.js';
-import { bypassGovernance, lockAt, lockFromHeaders, lockHeaders, refuseBypassWithoutLock, requireLockedBodyChecksum, requireLockedBodySigV4 } from './object-lock.js';
+import { bypassGovernance, lockAt, lockFromHeaders, lockHeaders, refuseBypassWithoutLock, requireLockedBodyChecksum, requireLockedSigV4 } from './object-lock.js';
 import type { BucketRecord } from '../meta/records.js';
 import type { RequestContext, Result, StreamBody } from './types.js';
 import { httpDate } from '../dates.js';
@@ -112,7 +112,7 @@ async function putObject(
   const tags = tagsFromHeader(ctx.headers, ctx.query);
   const lock = lockFromHeaders(bucket, ctx.headers, ctx.query, Date.now());
   requireLockedBodyChecksum(lock, ctx.body, 'Put Object');
-  requireLockedBodySigV4(lock, ctx, 'Put Object');
+  requireLockedSigV4(lock, ctx, 'Put Object');
   const enc = encReq.kind === 'none' ? undefined : await createObjectEncryption(env, encReq, ctx.bucket!, key);
   let written: WrittenData | undefined;
   try {

@@ -23,7 +23,7 @@ import { dataEnv, discardWritten, needsMd5, writeEncryption, versionHeader, MAX_
 import { objectLocation } from './multipart-complete.js';
 import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { uploadOptionActions, userMay } from './policy.js';
-import { lockAt, lockFromHeaders } from './object-lock.js';
+import { lockAt, lockFromHeaders, requireLockedFormSigV4 } from './object-lock.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { utf8Text } from '../utf8.js';
@@ -484,6 +484,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     const stored = collectStoredHeaders(headers, none);
     const userMeta = collectUserMeta(headers, none);
     const lock = lockFromHeaders(bucket, headers, none, Date.now());
+    requireLockedFormSigV4(lock, signer?.signatureVersion === 'AWS4-HMAC-SHA256');
 
     // x-amz-checksum-* fields are checked against the file and kept, as the headers are on
     // PutObject (the same rules: one checksum, a valid value, 501 for algorithms s3d lacks); a file

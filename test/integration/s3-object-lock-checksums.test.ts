@@ -5,7 +5,8 @@
 // SHA-256 payload hash (S3 does not; minio-js over plain HTTP sends only that). Hand-signed
 // requests for the shapes no client chooses, SDK presigned URLs, and the SDK's defaults; the
 // third-party clients against a locked bucket: s3-object-lock-clients.test.ts. Such a body must
-// also come signed with Signature Version 4: anonymous or V2, 400 InvalidArgument.
+// also come signed with Signature Version 4: anonymous or V2, 400 InvalidArgument (the other
+// requests that create a locked version: s3-object-lock-signers.test.ts).
 
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
