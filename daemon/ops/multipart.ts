@@ -309,10 +309,12 @@ export async function handleUploadPart(env: OpsEnv, ctx: RequestContext): Promis
  * they matched when nothing had checked them. The empty body's MD5 is accepted, though S3 refuses
  * it too: it describes the request truly, and minio-java sends it with every PUT that has no body
  * (its composeObject and copies past 5 GiB are UploadPartCopy requests).
- * x-amz-tagging-directive and x-amz-tagging: a part has no tags either (the upload's were given at
- * its creation). S3 refuses x-amz-tagging on a part with this answer (boto3#2675, reproduced
- * against S3 by an SDK maintainer); the tagging directive is CopyObject's, as the metadata one is.
- * Accepted, a client asking for REPLACE and its tags was told they were taken when none were.
+ * x-amz-tagging: a part has no tags either (the upload's were given at its creation). S3 refuses
+ * it on a part with this answer (boto3#2675, reproduced against S3 by an SDK maintainer);
+ * accepted, a client sending tags was told they were taken when none were. x-amz-tagging-directive
+ * is taken and does nothing: S3's answer to it here is not on record, and the AWS CRT's multipart
+ * copy sends a CopyObject's directive on every UploadPartCopy (aws-c-s3 strips x-amz-tagging from
+ * them, not the directive), so refusing it could break copies S3 may well take.
  */
 function refusePartCopyHeaders(headers: Readonly<Record<string, string>>): void {
   for (const [name, shown] of PART_COPY_REFUSED) {
@@ -325,7 +327,6 @@ function refusePartCopyHeaders(headers: Readonly<Record<string, string>>): void 
 /** The headers refusePartCopyHeaders refuses, as stored (lower case) and as named in the answer. */
 const PART_COPY_REFUSED: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-metadata-directive', 'x-amz-metadata-directive'],
-  ['x-amz-tagging-directive', 'x-amz-tagging-directive'],
   ['x-amz-tagging', 'x-amz-tagging'],
   ['content-md5', 'Content-MD5'],
 ];

@@ -39,7 +39,10 @@ interface Pending {
 let worker: Worker | undefined;
 let nextId = 0;
 const pending = new Map<number, Pending>();
-/** Set by closeParsingThread: documents after it are parsed inline, and no thread is started. */
+/**
+ * Set by closeParsingThread: documents after it are parsed inline, and no thread is started. Never
+ * reset: a process runs one daemon and closes it once (the tests start daemons as processes).
+ */
 let closing: Promise<ParsingThreadEnd> | undefined;
 
 /**
