@@ -18,7 +18,8 @@ import { KEPT_BYTES_MAX, type RecordCache } from './record-cache.js';
  */
 const IN_COMMIT_DECODE_BYTES = 512 * 1024;
 import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
-import { keyRangeEnd } from './store-key-versions.js';
+import type { ListedRecord } from './listed-record.js';
+import { keyRangeEnd, keyVersionsPage } from './store-key-versions.js';
 import { deleteOne, findVersion, versionsADeleteReads, type KeyWriteTables } from './store-key-writes.js';
 import { versionPrefix } from './keys.js';
 import { stampOf, versionsFingerprint } from './versions.js';
@@ -33,6 +34,8 @@ export interface DeleteTables {
   readonly currentRecords: RecordCache;
   readonly versionRecords: RecordCache;
   readonly keyTables: KeyWriteTables;
+  /** The objects and versions tables read without data and parts (listed-record.ts), for judges that read a key's versions by metadata. */
+  readonly keyTablesWithoutData: { readonly objects: Database<ListedRecord, Buffer>; readonly versions: Database<ListedRecord, Buffer>; readonly read: (n: number) => void };
   /** A key (or version) deleteObjects judged (MetaStore.batchKeysDeleted). */
   keyJudged(): void;
 }
@@ -60,10 +63,21 @@ export class ObjectDeletes {
   #prepare(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>): (() => Promise<void>) | undefined {
     const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
     const wanted: Array<[RecordCache, Buffer]> = [];
+    // The others (kept already, or of few parts): those kept are marked used last before any is decoded.
+    const kept: Array<[RecordCache, Buffer]> = [];
+    // Once each: the keys of a commit may be versions of one key, each reading its current record
+    // and newest versions (commitEnd counts them once too).
+    const seen = new Set<string>();
     const look = (i: { key: string; versionId?: string | undefined }): void => {
-      for (const [cache, k] of this.#reads(bucket, versioned, i)) if (cache.wantsPrefetch(k)) wanted.push([cache, k]);
+      for (const [cache, k] of this.#reads(bucket, versioned, i)) {
+        const id = this.#readId(cache, k);
+        if (!seen.has(id)) (cache.wantsPrefetch(k) ? wanted : kept).push([cache, k]);
+        seen.add(id);
+      }
     };
     const decode = async (): Promise<void> => {
+      // Those kept already used last, so that the ones decoded here push others out, not them.
+      for (const [cache, k] of kept) cache.touch(k);
       let bytes = 0;
       for (const [cache, k] of wanted) {
         // Stopped before the caches would drop one decoded here (least recently used first): the
@@ -98,6 +112,17 @@ export class ObjectDeletes {
     return out;
   }
 
+  /** keyTables, versions read without data and parts (for findVersion's look at a version's stamp and kind). */
+  get #withoutData(): KeyWriteTables {
+    const listed = this.#s.keyTablesWithoutData.versions as unknown as Database<ObjectRecord, Buffer>;
+    return { ...this.#s.keyTables, version: (k) => listed.get(k) };
+  }
+
+  /** A record #reads names, told apart by its table. */
+  #readId(cache: RecordCache, k: Buffer): string {
+    return `${cache === this.#s.currentRecords ? 'c' : 'v'}${k.toString('latin1')}`;
+  }
+
   /**
    * Where a delete commit of `items` from `from` should end (exclusive): after at most `most`
    * keys, and before the key whose records of many parts would take those the commit reads past
@@ -110,53 +135,57 @@ export class ObjectDeletes {
    * turn of the event loop (177-452 ms on a loaded 2-core VM, against 24-105 ms cut here; see
    * docs/architecture.md). Records kept already are counted too: the prefetch of the others
    * would push them out (least recently used first).
+   * A record the cache keeps is counted once a commit, however many of its keys read it (versions
+   * of one key each read its current record and newest versions: lifecycle's removals of a key's
+   * noncurrent versions, a DeleteObjects of them by id); one it does not keep, once a key.
    * Looked at LOOKED_AT_ONCE keys to a turn, as #prepare looks. DeleteObjects and lifecycle
-   * expiry cut their batches here; what each key's delete does is judged in its commit as before.
+   * (expiry, and removals of noncurrent versions and markers) cut their batches here; what each
+   * key's delete does is judged in its commit as before.
    */
   async commitEnd(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>, from: number, most: number): Promise<number> {
     const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
     const last = Math.min(items.length, from + most);
     let bytes = 0;
     let inCommit = 0;
+    // The records kept counted so far in this commit.
+    const counted = new Set<string>();
     for (let i = from; i < last; i++) {
       if (i > from && (i - from) % LOOKED_AT_ONCE === 0) await nextTurn();
       let reads = 0;
       let decodedIn = 0;
+      const mine: string[] = [];
       // A version may be named twice (the newest, and a neighbour of the one removed): once.
       const seen = new Set<string>();
+      // Removing a version, deleteOne reads the key's current record twice (before, and in
+      // releaseFiles after, as a version may have become current): one no cache keeps is decoded twice.
+      const currentReads = items[i]!.versionId !== undefined ? 2 : 1;
       for (const [cache, k] of this.#reads(bucket, versioned, items[i]!)) {
-        const id = `${cache === this.#s.currentRecords ? 'c' : 'v'}${k.toString('latin1')}`;
-        if (!seen.has(id)) {
+        const id = this.#readId(cache, k);
+        if (!seen.has(id) && !counted.has(id)) {
           const cost = cache.decodeCost(k);
           reads += cost.kept;
-          decodedIn += cost.inCommit;
+          decodedIn += cost.inCommit * (cache === this.#s.currentRecords ? currentReads : 1);
+          if (cost.kept > 0) mine.push(id);
         }
         seen.add(id);
       }
       if (i > from && (bytes + reads > KEPT_BYTES_MAX || inCommit + decodedIn > IN_COMMIT_DECODE_BYTES)) return i;
       bytes += reads;
       inCommit += decodedIn;
+      for (const id of mine) counted.add(id);
     }
     return last;
   }
 
   /**
-   * Every version of bucket/key newest first, as keyVersionsPage reads them, but through the record
-   * caches: removeVersionsIfUnchanged's judge reads them in its commit, where a version of 10,000
-   * parts decoded whole held the event loop ~10-20 ms (#prepare decoded ahead those it removes,
-   * their neighbours and the two newest).
+   * Every version of bucket/key newest first, without data and parts (listed-record.ts: skipped,
+   * not decoded): removeVersionsIfUnchanged's judge reads them in its commit, by metadata as
+   * lifecycle judged them. Read whole, through the record caches, the versions it does not remove
+   * (kept by NewerNoncurrentVersions, or not yet due) were decoded whole in the commit, and those
+   * of 64 KiB or more pushed out of the caches the records #prepare had decoded ahead.
    */
-  #versionsOf(bucket: string, key: string): VersionEntry[] {
-    const t = this.#s.keyTables;
-    const out: VersionEntry[] = [];
-    const cur = t.current(objectKey(bucket, key));
-    if (cur) out.push({ key, record: cur, isLatest: true });
-    for (const k of t.versions.getKeys({ start: versionPrefix(bucket, key), end: keyRangeEnd(bucket, key) })) {
-      const record = t.version(Buffer.from(k));
-      if (record) out.push({ key, record, isLatest: out.length === 0 });
-    }
-    t.read(out.length);
-    return out;
+  #versionsOf(bucket: string, key: string): Array<VersionEntry<ListedRecord>> {
+    return keyVersionsPage(this.#s.keyTablesWithoutData, bucket, key);
   }
 
   /**
@@ -274,7 +303,7 @@ export class ObjectDeletes {
     expected: ReadonlyArray<{ key: string; versionId: string; vs: number }>,
     judged?: ReadonlyMap<string, string>,
     inTxn?: (results: ReadonlyArray<VersionedDelete | undefined>) => void,
-    stillDue?: (b: BucketRecord, key: string, versions: () => VersionEntry[]) => ReadonlySet<number>,
+    stillDue?: (b: BucketRecord, key: string, versions: () => Array<VersionEntry<ListedRecord>>) => ReadonlySet<number>,
   ): Promise<number> {
     // Records of many parts decoded ahead, as deleteObject's.
     return this.#s.inOrder(this.#prepare(bucket, expected), () => this.#s.write(() => {
@@ -286,8 +315,8 @@ export class ObjectDeletes {
       const dueNow = new Map<string, ReadonlySet<number>>();
       for (const key of judged !== undefined || stillDue !== undefined ? new Set(expected.map((e) => e.key)) : []) {
         // Read only when asked for: a judge of a key of very many versions reads a page of them.
-        let versions: VersionEntry[] | undefined;
-        const read = (): VersionEntry[] => (versions ??= this.#versionsOf(bucket, key));
+        let versions: Array<VersionEntry<ListedRecord>> | undefined;
+        const read = (): Array<VersionEntry<ListedRecord>> => (versions ??= this.#versionsOf(bucket, key));
         const then = judged?.get(key);
         if (then !== undefined && then !== versionsFingerprint(read())) changed.add(key);
         else if (stillDue !== undefined) dueNow.set(key, stillDue(b, key, read));
@@ -296,7 +325,9 @@ export class ObjectDeletes {
       const results = expected.map((e) => {
         if (changed.has(e.key)) return undefined;
         if (stillDue !== undefined && dueNow.get(e.key)?.has(e.vs) !== true) return undefined;
-        const found = findVersion(this.#s.keyTables, bucket, e.key, e.versionId);
+        // Its stamp and whether it is a marker: read without data and parts (deleteOne reads it whole,
+        // through the cache; a second whole read here was a second decode of one no cache keeps).
+        const found = findVersion(this.#withoutData, bucket, e.key, e.versionId);
         if (!found || stampOf(found.rec) !== e.vs) return undefined;
         // A latest delete marker goes only as the key's last version: were a version it hides still
         // there (one under Object Lock stays, below), removing it would make that version current

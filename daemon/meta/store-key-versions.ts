@@ -6,6 +6,7 @@
 import type { Database } from 'lmdb';
 import type { ObjectRecord } from './records.js';
 import type { VersionEntry } from './listing.js';
+import type { ListedRecord } from './listed-record.js';
 import { objectKey, SEP, versionKeyOf, versionPrefix } from './keys.js';
 
 export interface KeyTables {
@@ -24,10 +25,16 @@ export function keyRangeEnd(bucket: string, key: string): Buffer {
 
 /**
  * Up to `limit` versions of bucket/key newest first: from the newest (the current object, when
- * there is one, first) or, with `below`, the stored versions whose stamps are below it.
+ * there is one, first) or, with `below`, the stored versions whose stamps are below it. Records as
+ * `t`'s tables decode them: whole, or without data and parts (MetaStore's listing views).
  */
-export function keyVersionsPage(t: KeyTables, bucket: string, key: string, opts: { below?: number; limit?: number } = {}): VersionEntry[] {
-  const out: VersionEntry[] = [];
+export function keyVersionsPage<R extends ListedRecord = ObjectRecord>(
+  t: { readonly objects: Database<R, Buffer>; readonly versions: Database<R, Buffer>; readonly read: (n: number) => void },
+  bucket: string,
+  key: string,
+  opts: { below?: number; limit?: number } = {},
+): Array<VersionEntry<R>> {
+  const out: Array<VersionEntry<R>> = [];
   let limit = opts.limit ?? Number.MAX_SAFE_INTEGER;
   if (opts.below === undefined) {
     const cur = t.objects.get(objectKey(bucket, key));

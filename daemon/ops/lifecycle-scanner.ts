@@ -201,17 +201,40 @@ export class LifecycleScanner {
         if (picked.length > 0) judged.set(key, versionsFingerprint(versions));
         for (const rec of picked) due.push({ key, versionId: clientVersionId(rec), vs: stampOf(rec) });
       }
-      // A key written or pruned since it was judged keeps its versions until the next scan.
-      if (due.length > 0) {
-        const events = this.versionEvents(bucket, due.map((d) => d.key));
+      const judge = { meta: this.meta, bucket, rulesNow: () => this.rulesNow(b), rulesOf: (cur: BucketRecord) => this.rulesOf(cur, b), events: (keys: readonly string[]) => this.versionEvents(bucket, keys), stopped: () => this.schedule.stopped };
+      // A commit per slice of the due versions, a key's all in one (they were judged together, and
+      // the commit judges the key again as a whole): fewer keys than the page when their records
+      // of many parts are more than the store decodes ahead of a commit, or decodes in one
+      // (MetaStore.deleteCommitEnd), as expiry's. A key whose versions alone are more is removed
+      // a page of them at a time, each cut so (removeKeyVersions), as a key cut by the page is.
+      // Cut only by the page, 50 keys of 1,500 parts (a version and the current object each)
+      // had 244,500 parts decoded in the commit's one turn.
+      for (let from = 0, end = 0; from < due.length; from = end) {
+        end = await this.meta.deleteCommitEnd(bucket, due, from, due.length);
+        const key = due[end - 1]!.key;
+        if (end < due.length && due[end]!.key === key) {
+          // Back to the start of the key cut; or, that key the slice's first, on past its versions.
+          while (end > from && due[end - 1]!.key === key) end--;
+          if (end === from) {
+            while (end < due.length && due[end]!.key === key) end++;
+            await nextTurn();
+            const r = await removeKeyVersions(judge, key, now);
+            result.versions += r.removed;
+            if (r.stopped) return false;
+            continue;
+          }
+        }
+        const slice = due.slice(from, end);
+        // A key written or pruned since it was judged keeps its versions until the next scan.
+        const events = this.versionEvents(bucket, slice.map((d) => d.key));
         // Judged again in the commit, as expiries are (see pass).
-        const stillDue = (inCommit: BucketRecord, key: string, versions: () => VersionEntry[]): ReadonlySet<number> => new Set(versionsDue(this.rulesOf(inCommit, b), key, versions(), now).map(stampOf));
-        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, due, judged, events.inTxn, stillDue);
+        const stillDue = (inCommit: BucketRecord, key: string, versions: () => Array<VersionEntry<ListedRecord>>): ReadonlySet<number> => new Set(versionsDue(this.rulesOf(inCommit, b), key, versions(), now).map(stampOf));
+        result.versions += await this.meta.removeVersionsIfUnchanged(bucket, slice, judged, events.inTxn, stillDue);
         events.wake();
+        if (this.schedule.stopped) return false;
       }
       if (cut !== undefined) {
         await nextTurn();
-        const judge = { meta: this.meta, bucket, rulesNow: () => this.rulesNow(b), rulesOf: (cur: BucketRecord) => this.rulesOf(cur, b), events: (keys: readonly string[]) => this.versionEvents(bucket, keys), stopped: () => this.schedule.stopped };
         const r = await removeKeyVersions(judge, cut, now);
         result.versions += r.removed;
         if (r.stopped) return false;

@@ -11,6 +11,13 @@
 // are per rule: should the rules change between pages, or before a page's commit, the rest of
 // the key is left to the next scan.
 //
+// The versions are read without their data and parts (listed-record.ts: skipped, not decoded),
+// in the commits too: lifecycle judges by metadata, and a page of 100 versions of 500 parts read
+// whole was 50,000 parts decoded in one turn, and again in the commit that judged it. A page
+// whose due versions' records of many parts are more than the store decodes ahead of a commit,
+// or decodes in one (MetaStore.deleteCommitEnd), is cut short before the first that does not fit,
+// and the next page starts below it.
+//
 // Each commit judges its page again (its versions' tags and locks, and the rules, as they are
 // then), and leaves the rest of the key to the next scan if the key changed otherwise than by
 // this pass's removals: written since (its newest version is another), or pruned (fewer versions
@@ -20,7 +27,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { countKept, keptCounts, loneMarkerDue, noncurrentDue, type StoredLifecycleRule } from './lifecycle.js';
 import type { MetaStore, VersionEntry } from '../meta/store.js';
-import type { BucketRecord, ObjectRecord, VersionedDelete } from '../meta/records.js';
+import type { BucketRecord, VersionedDelete } from '../meta/records.js';
+import type { ListedRecord } from '../meta/listed-record.js';
 import { clientVersionId, stampOf } from '../meta/versions.js';
 
 /** Versions read, judged and removed per page (so per commit at most): the scan's page (lifecycle-scanner.ts PAGE). */
@@ -43,8 +51,8 @@ export interface KeyJudge {
 
 /** One page of the key as judged: its versions, the one above them, and how many are above. */
 interface Page {
-  readonly versions: VersionEntry[];
-  readonly successor: ObjectRecord | undefined;
+  readonly versions: Array<VersionEntry<ListedRecord>>;
+  readonly successor: ListedRecord | undefined;
   /** How many versions of the key were above the page when the key was first read. */
   readonly index: number;
   /** The rules `kept` counts for, and the counts (keptCounts) over the versions above the page. */
@@ -61,8 +69,8 @@ function sameRules(a: readonly StoredLifecycleRule[], b: readonly StoredLifecycl
  * The versions of a page due under the page's rules (see versionsDue; the latest version is not
  * judged here), and the kept counts below the page.
  */
-function dueIn(key: string, page: Page, versions: readonly VersionEntry[], now: number): { due: ObjectRecord[]; kept: number[] } {
-  const due: ObjectRecord[] = [];
+function dueIn(key: string, page: Page, versions: ReadonlyArray<VersionEntry<ListedRecord>>, now: number): { due: ListedRecord[]; kept: number[] } {
+  const due: ListedRecord[] = [];
   const kept = [...page.kept];
   versions.forEach((v, i) => {
     const at = page.index + i;
@@ -80,7 +88,7 @@ function dueIn(key: string, page: Page, versions: readonly VersionEntry[], now: 
  */
 export async function removeKeyVersions(j: KeyJudge, key: string, now: number): Promise<{ removed: number; stopped: boolean }> {
   const { meta, bucket } = j;
-  let versions = meta.keyVersionsPage(bucket, key, { limit: KEY_PAGE });
+  let versions = meta.keyVersionsPageWithoutData(bucket, key, { limit: KEY_PAGE });
   const head = versions[0]?.record;
   if (head === undefined) return { removed: 0, stopped: false };
   const headStamp = stampOf(head);
@@ -92,18 +100,31 @@ export async function removeKeyVersions(j: KeyJudge, key: string, now: number): 
   for (;;) {
     const rules = j.rulesNow();
     if (rules === undefined || !sameRules(rules, page.rules)) return { removed, stopped: false };
-    const { due, kept } = dueIn(key, page, page.versions, now);
+    let { due, kept } = dueIn(key, page, page.versions, now);
+    // Whether the page was cut short (the key has versions past it, whatever was read).
+    let cutShort = false;
+    if (due.length > 0) {
+      const items = due.map((rec) => ({ key, versionId: clientVersionId(rec) }));
+      const end = await meta.deleteCommitEnd(bucket, items, 0, items.length);
+      if (end < due.length) {
+        // The page ends before the first due version that does not fit: judged again from there.
+        const first = stampOf(due[end]!);
+        page = { ...page, versions: page.versions.slice(0, page.versions.findIndex((v) => stampOf(v.record) === first)) };
+        cutShort = true;
+        ({ due, kept } = dueIn(key, page, page.versions, now));
+      }
+    }
     if (due.length < page.versions.length - (page.index === 0 ? 1 : 0)) everyOneDue = false;
     if (due.length > 0) {
       const n = await commit(j, key, page, due, headStamp, removed, now);
       if (n === undefined) return { removed, stopped: false };
       removed += n;
     }
-    if (page.versions.length < KEY_PAGE) break;
+    if (!cutShort && page.versions.length < KEY_PAGE) break;
     const last = page.versions[page.versions.length - 1]!.record;
     await nextTurn();
     if (j.stopped()) return { removed, stopped: true };
-    versions = meta.keyVersionsPage(bucket, key, { below: stampOf(last), limit: KEY_PAGE });
+    versions = meta.keyVersionsPageWithoutData(bucket, key, { below: stampOf(last), limit: KEY_PAGE });
     if (versions.length === 0) break;
     page = { versions, successor: last, index: page.index + page.versions.length, rules: page.rules, kept };
   }
@@ -112,7 +133,7 @@ export async function removeKeyVersions(j: KeyJudge, key: string, now: number): 
   if (everyOneDue && rules !== undefined && loneMarkerDue(rules, key, head, now)) {
     const still = (b: BucketRecord): ReadonlySet<number> => {
       const inCommit = j.rulesOf(b);
-      const top = meta.keyVersionsPage(bucket, key, { limit: 1 })[0]?.record;
+      const top = meta.keyVersionsPageWithoutData(bucket, key, { limit: 1 })[0]?.record;
       return inCommit !== undefined && top !== undefined && stampOf(top) === headStamp && loneMarkerDue(inCommit, key, top, now) ? new Set([headStamp]) : NONE;
     };
     const events = j.events([key]);
@@ -126,7 +147,7 @@ export async function removeKeyVersions(j: KeyJudge, key: string, now: number): 
  * Removes a page's `due` versions in one commit, each still due there; undefined when the key
  * changed otherwise than by this pass's removals (`removedAbove` of them, all above the page).
  */
-async function commit(j: KeyJudge, key: string, page: Page, due: readonly ObjectRecord[], headStamp: number, removedAbove: number, now: number): Promise<number | undefined> {
+async function commit(j: KeyJudge, key: string, page: Page, due: readonly ListedRecord[], headStamp: number, removedAbove: number, now: number): Promise<number | undefined> {
   const { meta, bucket } = j;
   let changed = false;
   const first = stampOf(page.versions[0]!.record);
@@ -137,10 +158,10 @@ async function commit(j: KeyJudge, key: string, page: Page, due: readonly Object
       changed = true;
       return NONE;
     }
-    const top = meta.keyVersionsPage(bucket, key, { limit: 1 })[0]?.record;
+    const top = meta.keyVersionsPageWithoutData(bucket, key, { limit: 1 })[0]?.record;
     // Counted by LMDB without reading them: what is above the page is mostly kept versions.
     const above = page.index === 0 ? 0 : meta.countNewerVersions(bucket, key, first);
-    const versions = page.index === 0 ? meta.keyVersionsPage(bucket, key, { limit: page.versions.length }) : meta.keyVersionsPage(bucket, key, { below: stampOf(page.successor!), limit: page.versions.length });
+    const versions = page.index === 0 ? meta.keyVersionsPageWithoutData(bucket, key, { limit: page.versions.length }) : meta.keyVersionsPageWithoutData(bucket, key, { below: stampOf(page.successor!), limit: page.versions.length });
     const same = versions.length === page.versions.length && versions.every((v, i) => stampOf(v.record) === stampOf(page.versions[i]!.record));
     if (top === undefined || stampOf(top) !== headStamp || above !== page.index - removedAbove || !same) {
       changed = true;
