@@ -25,6 +25,12 @@ const IN_COMMIT_MIN_BYTES = 4 * 1024;
  * (a 10,000-part record: 1.6 MB stored, 5 MB decoded): ~35 MB of the heap at most.
  */
 export const KEPT_BYTES_MAX = 8 * 1024 * 1024;
+/**
+ * Stored bytes held for writes that decoded them ahead (pin) at most, beyond which a preparation
+ * waits for the commits before it to land: one preparation holds at most KEPT_BYTES_MAX, so
+ * another may prepare while the one before waits for its commit.
+ */
+const PINNED_BYTES_MAX = 2 * KEPT_BYTES_MAX;
 
 interface Decoder {
   decode(bytes: Buffer): unknown;
@@ -39,6 +45,11 @@ export class RecordCache {
   /** By key (latin1 of its bytes), least recently used first. */
   readonly #kept = new Map<string, { bytes: Buffer; record: ObjectRecord }>();
   #keptBytes = 0;
+  /** Kept records held for writes not yet committed (pin): id → how many hold it, and its bytes when pinned. */
+  readonly #pins = new Map<string, { count: number; bytes: number }>();
+  #pinnedBytes = 0;
+  /** Preparations waiting for room to pin (room). */
+  #waiting: Array<() => void> = [];
 
   /** `bytes`: the table opened with binary values; `decoded`: the same table as records. */
   constructor(bytes: Database<Buffer, Buffer>, decoded: Database<ObjectRecord, Buffer>) {
@@ -80,19 +91,9 @@ export class RecordCache {
     return kept === undefined || kept.bytes.length !== now.length || !kept.bytes.equals(now.subarray(0, now.length));
   }
 
-  /**
-   * Marks the record under `k`, kept as it is stored now, as the one used last (dropped last): a
-   * delete's #prepare, for the records its commit reads that are kept already, before it decodes
-   * the others ahead. Else those others pushed them out first, when other records had been read
-   * since (least recently used first), and the commit decoded them whole (50 versions of 1,500
-   * parts removed by lifecycle: 17 records, 25,500 parts, in one turn).
-   */
-  touch(k: Buffer): void {
-    const id = k.toString('latin1');
-    const kept = this.#kept.get(id);
-    if (kept === undefined) return;
-    this.#kept.delete(id);
-    this.#kept.set(id, kept);
+  /** Whether a record is kept under `k` (as it is stored now or not: pin holds what is kept). */
+  keeps(k: Buffer): boolean {
+    return this.#kept.has(k.toString('latin1'));
   }
 
   /**
@@ -126,6 +127,22 @@ export class RecordCache {
   }
 
   /**
+   * prefetch, the record then pinned (see pin) as it is kept, before the cache is trimmed: kept
+   * and then pinned, it was the one dropped when the records pinned by others were more than
+   * KEPT_BYTES_MAX. Returns the id to unpin, undefined when none is kept.
+   */
+  async prefetchPinned(k: Buffer): Promise<string | undefined> {
+    if (!this.wantsPrefetch(k)) return this.pin(k);
+    const bytes = this.#bytes.getBinary(k);
+    if (bytes === undefined) return undefined;
+    const record = await decodeAhead(this.#decoder, bytes);
+    if (record === undefined) return undefined;
+    const id = k.toString('latin1');
+    this.#keep(id, bytes, record, true);
+    return this.#kept.has(id) ? id : undefined;
+  }
+
+  /**
    * Inside a write transaction that just stored `bytes` under `k` as the encoding of `record` (a
    * record moved between the objects and versions tables as its bytes): kept, so that a read of
    * it later in the transaction, or after, is no decode. Harmless if the transaction fails: a
@@ -135,15 +152,70 @@ export class RecordCache {
     if (bytes.length >= KEPT_RECORD_MIN_BYTES) this.#keep(k.toString('latin1'), bytes, record);
   }
 
-  #keep(id: string, bytes: Buffer, record: ObjectRecord): void {
+  #keep(id: string, bytes: Buffer, record: ObjectRecord, pinned = false): void {
     this.#drop(id);
     if (record.parts === undefined) return;
     this.#kept.set(id, { bytes, record });
     this.#keptBytes += bytes.length;
+    if (pinned) this.#hold(id, bytes.length);
+    this.#trim();
+  }
+
+  /** Drops the least recently used records not pinned until at most KEPT_BYTES_MAX are kept (or all left are pinned). */
+  #trim(): void {
     for (const [old] of this.#kept) {
       if (this.#keptBytes <= KEPT_BYTES_MAX) break;
-      this.#drop(old);
+      if (!this.#pins.has(old)) this.#drop(old);
     }
+  }
+
+  /**
+   * Holds the record kept under `k` (if it is) until `unpin`: a delete's preparation, for the
+   * records its commit will read. Else the preparation of the next write (lmdb-js runs a commit
+   * once the one before it has landed, and the next preparation starts when this one asks),
+   * or reads of other records of many parts meanwhile, pushed them out, and the commit decoded
+   * them whole (4 DeleteObjects at once of 30 objects of 2,000 parts each: 60,500 parts in a
+   * commit's turn). Returns the id to unpin, undefined when none is kept.
+   */
+  pin(k: Buffer): string | undefined {
+    const id = k.toString('latin1');
+    const kept = this.#kept.get(id);
+    if (kept === undefined) return undefined;
+    this.#hold(id, kept.bytes.length);
+    return id;
+  }
+
+  #hold(id: string, bytes: number): void {
+    const pin = this.#pins.get(id);
+    if (pin !== undefined) pin.count++;
+    else {
+      this.#pins.set(id, { count: 1, bytes });
+      this.#pinnedBytes += bytes;
+    }
+  }
+
+  /** Releases pins (the write that held them committed, or failed). */
+  unpin(ids: readonly string[]): void {
+    for (const id of ids) {
+      const pin = this.#pins.get(id);
+      if (pin === undefined) continue;
+      if (--pin.count > 0) continue;
+      this.#pins.delete(id);
+      this.#pinnedBytes -= pin.bytes;
+    }
+    this.#trim();
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const wake of waiting) wake();
+  }
+
+  /**
+   * Resolves once `bytes` more can be pinned within PINNED_BYTES_MAX, `own` of those pinned now
+   * being the caller's: it waits only for others' pins, held by writes that asked for their
+   * commits before it (preparations run one after another), which unpin when those land.
+   */
+  async room(bytes: number, own: number): Promise<void> {
+    while (this.#pinnedBytes > own && this.#pinnedBytes + bytes > PINNED_BYTES_MAX) await new Promise<void>((wake) => this.#waiting.push(wake));
   }
 
   #drop(id: string): void {

@@ -59,46 +59,73 @@ export class ObjectDeletes {
    * are decoded in the transaction, as they always were; DeleteObjects and lifecycle expiry cut
    * their commits so that there are none (commitEnd). Looking for them costs ~10 µs a key: a
    * batch of more than LOOKED_AT_ONCE keys is looked at that many to a turn, in the preparation.
+   * Those it decodes and those kept already are held for the commit (RecordCache.pin) until
+   * `release` (after the commit, #inOrder): neither the next write's preparation nor reads of
+   * other records meanwhile push them out. Pinned in `run` only, in the order writes are asked
+   * in (MetaStore.inOrder): a preparation waiting for room (RecordCache.room) waits only for the
+   * pins of writes that asked before it.
    */
-  #prepare(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>): (() => Promise<void>) | undefined {
+  #prepare(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>): { run: (() => Promise<void>) | undefined; release: () => void } {
     const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
     const wanted: Array<[RecordCache, Buffer]> = [];
-    // The others (kept already, or of few parts): those kept are marked used last before any is decoded.
+    // Those a cache keeps already: pinned first.
     const kept: Array<[RecordCache, Buffer]> = [];
+    const pins = new Map<RecordCache, { ids: string[]; bytes: number }>();
+    const hold = (cache: RecordCache, k: Buffer, id: string | undefined): void => {
+      if (id === undefined) return;
+      let mine = pins.get(cache);
+      if (mine === undefined) pins.set(cache, (mine = { ids: [], bytes: 0 }));
+      mine.ids.push(id);
+      mine.bytes += cache.decodeCost(k).kept;
+    };
+    const release = (): void => {
+      for (const [cache, mine] of pins) cache.unpin(mine.ids);
+      pins.clear();
+    };
     // Once each: the keys of a commit may be versions of one key, each reading its current record
     // and newest versions (commitEnd counts them once too).
     const seen = new Set<string>();
     const look = (i: { key: string; versionId?: string | undefined }): void => {
       for (const [cache, k] of this.#reads(bucket, versioned, i)) {
         const id = this.#readId(cache, k);
-        if (!seen.has(id)) (cache.wantsPrefetch(k) ? wanted : kept).push([cache, k]);
+        if (!seen.has(id)) {
+          if (cache.wantsPrefetch(k)) wanted.push([cache, k]);
+          else if (cache.keeps(k)) kept.push([cache, k]);
+        }
         seen.add(id);
       }
     };
     const decode = async (): Promise<void> => {
-      // Those kept already used last, so that the ones decoded here push others out, not them.
-      for (const [cache, k] of kept) cache.touch(k);
+      for (const [cache, k] of kept) hold(cache, k, cache.pin(k));
       let bytes = 0;
       for (const [cache, k] of wanted) {
         // Stopped before the caches would drop one decoded here (least recently used first): the
         // commit, reading in this order, dropped the next one with each it decoded again, and so
         // decoded every one of them whole (200 records of 500 parts, ~13 MB, in one turn).
-        bytes += cache.decodeCost(k).kept;
+        const cost = cache.decodeCost(k).kept;
+        bytes += cost;
         if (bytes > KEPT_BYTES_MAX) break;
-        await cache.prefetch(k);
+        await cache.room(cost, pins.get(cache)?.bytes ?? 0);
+        hold(cache, k, await cache.prefetchPinned(k));
       }
     };
     if (items.length > LOOKED_AT_ONCE) {
-      return async () => {
+      const run = async (): Promise<void> => {
         for (let from = 0; from < items.length; from += LOOKED_AT_ONCE) {
           if (from > 0) await nextTurn();
           for (const i of items.slice(from, from + LOOKED_AT_ONCE)) look(i);
         }
         await decode();
       };
+      return { run, release };
     }
     for (const i of items) look(i);
-    return wanted.length === 0 ? undefined : decode;
+    return { run: wanted.length === 0 && kept.length === 0 ? undefined : decode, release };
+  }
+
+  /** MetaStore.inOrder for a delete prepared by #prepare: its pins released once its commit settles. */
+  #inOrder<T>(prepared: { run: (() => Promise<void>) | undefined; release: () => void }, ask: () => Promise<T>): Promise<T> {
+    return this.#s.inOrder(prepared.run, ask).finally(prepared.release);
   }
 
   /**
@@ -206,7 +233,7 @@ export class ObjectDeletes {
     // held the event loop ~10-40 ms in the commit for 10,000), and the delete dated when it asks
     // after that.
     const k = objectKey(bucket, key);
-    return this.#s.inOrder(this.#prepare(bucket, [{ key, versionId }]), () => {
+    return this.#inOrder(this.#prepare(bucket, [{ key, versionId }]), () => {
       const now = Date.now();
       return this.#s.write(() => {
         const b = this.#s.buckets.get(bucket);
@@ -235,7 +262,7 @@ export class ObjectDeletes {
     bucketCheck?: (bucket: BucketRecord) => void,
   ): Promise<Array<VersionedDelete | undefined>> {
     // Records of many parts decoded ahead, as deleteObject's; markers dated when it asks (see there).
-    return this.#s.inOrder(this.#prepare(bucket, items), () => {
+    return this.#inOrder(this.#prepare(bucket, items), () => {
       const now = Date.now();
       return this.#s.write(() => {
         const b = this.#s.buckets.get(bucket);
@@ -268,7 +295,7 @@ export class ObjectDeletes {
     stillDue?: (b: BucketRecord, key: string, current: ObjectRecord) => boolean,
   ): Promise<number> {
     // Records of many parts decoded ahead, as deleteObject's; markers dated when it asks (see there).
-    return this.#s.inOrder(this.#prepare(bucket, expected), () => {
+    return this.#inOrder(this.#prepare(bucket, expected), () => {
       const now = Date.now();
       return this.#s.write(() => {
         const b = this.#s.buckets.get(bucket);
@@ -306,7 +333,7 @@ export class ObjectDeletes {
     stillDue?: (b: BucketRecord, key: string, versions: () => Array<VersionEntry<ListedRecord>>) => ReadonlySet<number>,
   ): Promise<number> {
     // Records of many parts decoded ahead, as deleteObject's.
-    return this.#s.inOrder(this.#prepare(bucket, expected), () => this.#s.write(() => {
+    return this.#inOrder(this.#prepare(bucket, expected), () => this.#s.write(() => {
       const b = this.#s.buckets.get(bucket);
       if (!b) return 0;
       let n = 0;

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaStore } from '../../../../daemon/meta/store.js';
-import { KEPT_RECORD_MIN_BYTES } from '../../../../daemon/meta/record-cache.js';
+import { KEPT_BYTES_MAX, KEPT_RECORD_MIN_BYTES, type RecordCache } from '../../../../daemon/meta/record-cache.js';
+import { objectKey } from '../../../../daemon/meta/keys.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
 
 function part(n: number, tag: string): PartRecord {
@@ -81,4 +82,45 @@ t.test('getObject: a small record decoded from lmdb-js\'s shared read buffer kee
   t.same([one?.etag, one?.headers, one?.userMeta], [small(1).etag, { 'content-type': 't/1' }, { 'x-amz-meta-n': '1' }], 'and its other fields');
   t.equal(bytes(two), Buffer.alloc(1000, 2).toString('hex'), 'the second record\'s bytes');
   t.equal(m.getObject('b', 'gone'), undefined, 'an absent key');
+});
+
+// Records pinned for a delete's commit (store-deletes.ts #prepare) stay kept past KEPT_BYTES_MAX,
+// up to 16 MiB pinned; a preparation wanting more waits (room) for other writes' pins, never for
+// its own, and goes on once they are released.
+t.test('pin: pinned records are not dropped; room waits for others\' pins only, until unpinned', async (t) => {
+  const m = await storeWithBucket(t);
+  const cache = (m as unknown as { currentRecords: RecordCache }).currentRecords;
+  // 40 records of 2,000 parts (~260 KB each, ~10 MB): past what the cache keeps.
+  const keys: Buffer[] = [];
+  for (let i = 0; i < 40; i++) {
+    await m.putObject('b', `k${i}`, multipart(Array.from({ length: 2000 }, (_, j) => part(j + 1, `r${i}-`)), `${'c'.repeat(32)}-2000`));
+    keys.push(objectKey('b', `k${i}`));
+  }
+  const size = (k: Buffer): number => cache.decodeCost(k).kept;
+  const ids: string[] = [];
+  let pinned = 0;
+  // Pinned as a delete's preparation would, up to KEPT_BYTES_MAX: then read the rest (pushing out what is not pinned).
+  for (const k of keys) {
+    if (pinned + size(k) > KEPT_BYTES_MAX) break;
+    const id = await cache.prefetchPinned(k);
+    if (id === undefined) t.fail('a record of many parts pinned');
+    else ids.push(id);
+    pinned += size(k);
+  }
+  for (const k of keys.slice(ids.length)) cache.get(k);
+  t.ok(keys.slice(0, ids.length).every((k) => !cache.wantsPrefetch(k)), `the ${ids.length} records pinned still kept after reads of ${keys.length - ids.length} others`);
+  // Another preparation: no wait within 16 MiB pinned; past it, a wait until the first's are released.
+  let roomed = false;
+  await cache.room(2 * KEPT_BYTES_MAX - pinned, 0);
+  t.pass('no wait within 16 MiB pinned in all');
+  const waiting = cache.room(2 * KEPT_BYTES_MAX - pinned + 1, 0).then(() => (roomed = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(roomed, false, 'waits while another write\'s pins and its own would pass 16 MiB');
+  let own = false;
+  await cache.room(2 * KEPT_BYTES_MAX, pinned).then(() => (own = true));
+  t.ok(own, 'its own pins are never waited for');
+  cache.unpin(ids);
+  await waiting;
+  t.ok(roomed, 'goes on once they are released');
+  t.ok(cache.size * 200_000 <= KEPT_BYTES_MAX * 1.5, 'unpinned, the cache back within what it keeps');
 });

@@ -199,3 +199,26 @@ t.test('lifecycle: one key of 130 versions of 500 parts (more than a page): at m
   t.equal(result.versions, 129, 'every noncurrent version removed');
   t.equal(m.keyVersions('b', 'hot').length, 1, 'the key keeps its current object only');
 });
+
+// A delete's records decoded ahead are held for its commit (RecordCache.pin): the next request's
+// preparation starts as soon as one asks for its commit, and lmdb-js runs that commit only once
+// the one before has landed; meanwhile the others' records pushed its own out of the caches
+// (least recently used first), and the commit decoded them whole. Four DeleteObjects at once, of
+// 30 objects of 2,000 parts each (~7.8 MB of records a request, within what one commit decodes
+// ahead): 60,500 parts decoded in one turn.
+t.test('4 DeleteObjects at once, 30 objects of 2,000 parts each: at most 500 parts decoded a turn; each record decoded once', async (t) => {
+  const m = openStore(t);
+  const buckets = ['b0', 'b1', 'b2', 'b3'];
+  for (const b of buckets) {
+    await m.createBucket(b);
+    for (let i = 0; i < 30; i++) await m.putObject(b, keyOf(i), multipart(2000));
+  }
+  const decoded = partsDecoded(m);
+  const env = { meta: m, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv;
+  const objects = Array.from({ length: 30 }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
+  const { turns, result } = await countByTurn(decoded, () => Promise.all(buckets.map((b) => handleDeleteObjects(env, ctx(b, objects)))));
+  t.ok(most(turns) <= DECODE_PARTS_PER_TURN, `at most ${DECODE_PARTS_PER_TURN} parts decoded a turn (most: ${most(turns)})`);
+  t.equal(turns.reduce((a, b) => a + b, 0), 4 * 30 * 2000, 'each record decoded once');
+  t.same(result.map((r) => String(r.body).match(/<Deleted>/g)?.length), [30, 30, 30, 30], 'every key answered Deleted');
+  t.equal(buckets.flatMap((b) => Array.from({ length: 30 }, (_, i) => m.getObject(b, keyOf(i)))).filter((o) => o !== undefined).length, 0, 'none left');
+});
