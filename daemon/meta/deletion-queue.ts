@@ -18,6 +18,17 @@
 // 2026-12-07: a DeleteObjects commit of 200 objects of 500 parts queued all 100,000 files itself.
 // A file waiting in a batch is no record's and is not due: the reaper deletes only what the queue
 // holds, and the start-up scan counts batches as queued (all).
+//
+// "A commit" is one MetaStore.write callback (begin() starts its count). lmdb-js runs the
+// callbacks queued while the transaction before was committing one after another in one LMDB
+// transaction and one turn of the event loop (node_modules/lmdb/write.js executeTxnCallbacks), so
+// a turn may queue 500 files for each: measured 2026-12-07, 8 DeleteObjects commits of 500
+// one-file objects asked at once, at most 2,500 files queued in one turn. Left so: every bound on
+// a commit's work is a callback's (250 keys of a DeleteObjects, a lifecycle page, the bytes
+// decoded in it), and such a turn holds each callback's keys too; counted across callbacks,
+// the files past 500 would go to a batch, ~1 µs a file against ~10 µs a put, while those
+// callbacks' other work stayed, and each callback's undo on a failure (a child transaction
+// rolled back alone) would have to give back what it counted.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
@@ -31,7 +42,7 @@ import { CommitSweep } from './commit-sweep.js';
  */
 export const RELEASE_MEMORY_MS = 60_000;
 
-/** Files a commit puts into the queue: the releases past them go to a batch, moved into the queue this many to a commit. */
+/** Files a commit (one write callback: see the header) puts into the queue: the releases past them go to a batch, moved into the queue this many to a commit. */
 export const FILES_PER_COMMIT = 500;
 
 /**
