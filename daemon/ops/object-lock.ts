@@ -171,7 +171,7 @@ export function requireLockedBodyChecksum(lock: { retention?: Retention; legalHo
 export type LockedWrite = 'Put Object' | 'Put Part' | 'Copy Object' | 'Copy Part' | 'Create Multipart Upload' | 'Complete Multipart Upload' | 'Post Object';
 
 /** Whether a request (not a form) is signed with Signature Version 4: a known signer, neither a V2 header nor a V2 presigned URL. */
-function signedWithV4(ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>): boolean {
+export function signedWithV4(ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>): boolean {
   if (ctx.accessKey === '') return false;
   const authorization = ctx.headers.authorization;
   return !((authorization !== undefined && isV2Authorization(authorization)) || hasV2PresignParams([...ctx.query]));

@@ -477,7 +477,7 @@ export async function handlePostObject(env: OpsEnv, ctx: RequestContext): Promis
     if (customerKey && !ctx.secure) {
       throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
     }
-    const encReq = writeEncryption(env, { ...ctx, op: 'PutObject', headers }, bucket.encryption);
+    const encReq = writeEncryption(env, { ...ctx, op: 'PutObject', headers }, bucket.encryption, signer?.signatureVersion === 'AWS4-HMAC-SHA256');
     // Wiped at the end, whichever way the upload ends.
     if (encReq.kind === 'SSE-C') sealingKey = encReq.key;
     const none = new URLSearchParams();

@@ -7,14 +7,16 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { presignUrl } from '../../daemon/auth/sign.js';
 import { SUBRESOURCES } from '../../daemon/auth/sigv2.js';
 import { OPERATION_SUBRESOURCES } from '../../daemon/http/router.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, bucketName, startDaemonFor } from '../helpers/daemon.js';
 import { md5Base64, sha256Hex } from '../helpers/hash.js';
 import { projectPath } from '../helpers/root.js';
-import { assertXmlError, errorCode, raw } from '../helpers/http.js';
+import { assertXmlError, errorCode, raw, xmlField, type RawResponse } from '../helpers/http.js';
+import { postForm, signedForm } from '../helpers/post-object.js';
+import { expectS3Error } from '../helpers/s3.js';
 import { PYTHON_BIN } from '../helpers/python.js';
 
 const HAS_BOTO3 = spawnSync(PYTHON_BIN, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
@@ -362,6 +364,50 @@ t.test('the KMS admin API takes no presigned URL, V4 neither, as MinIO ("Presign
   }
   const header = await raw(d.port, { method: 'GET', path: '/minio/admin/v3/kms/status' });
   t.equal(header.status, 200, 'the same request signed in the Authorization header is answered');
+});
+
+t.test('a write asking for SSE-KMS signed with V2 or anonymous: S3\'s InvalidArgument, nothing stored', async (t) => {
+  // S3's answer (botocore#377: a V2 PutObject with aws:kms; AWS knowledge center
+  // "s3-kms-signature-version-error": anonymous requests too); V4 and SSE-S3 go on.
+  const bucket = bucketName('v2-kms');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'source' }));
+  const KMS = 'x-amz-server-side-encryption:aws:kms\n';
+  const refused = (r: RawResponse, what: string): void => {
+    assertXmlError(t, r, 400, 'InvalidArgument', what);
+    t.equal(xmlField(r.body, 'Message'), 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', `${what}: S3's message`);
+  };
+  const date = httpDate();
+  const v2 = (method: string, key: string, toSign: string, headers: Record<string, string>, body?: string, query?: string): Promise<RawResponse> =>
+    raw(d.port, { method, path: `/${bucket}/${key}`, sign: false, ...(query !== undefined ? { query } : {}), ...(body !== undefined ? { body } : {}), headers: { date, ...headers, authorization: `AWS ${ACCESS_KEY}:${sign(toSign)}` } });
+  const kms = { 'x-amz-server-side-encryption': 'aws:kms' };
+  refused(await v2('PUT', 'put', `PUT\n\n\n${date}\n${KMS}/${bucket}/put`, kms, 'x'), 'V2 PutObject');
+  refused(
+    await v2('PUT', 'put', `PUT\n\n\n${date}\n${KMS}x-amz-server-side-encryption-aws-kms-key-id:test-key\n/${bucket}/put`, { ...kms, 'x-amz-server-side-encryption-aws-kms-key-id': 'test-key' }, 'x'),
+    'V2 PutObject naming the key',
+  );
+  refused(await v2('POST', 'mp', `POST\n\n\n${date}\n${KMS}/${bucket}/mp?uploads`, kms, undefined, 'uploads'), 'V2 CreateMultipartUpload');
+  refused(await v2('PUT', 'copy', `PUT\n\n\n${date}\nx-amz-copy-source:/${bucket}/src\n${KMS}/${bucket}/copy`, { ...kms, 'x-amz-copy-source': `/${bucket}/src` }), 'V2 CopyObject');
+  const expires = String(Math.floor(Date.now() / 1000) + 300);
+  const url = `AWSAccessKeyId=${ACCESS_KEY}&Expires=${expires}&Signature=${encodeURIComponent(sign(`PUT\n\n\n${expires}\n${KMS}/${bucket}/put`))}`;
+  refused(await raw(d.port, { method: 'PUT', path: `/${bucket}/put`, query: url, sign: false, body: 'x', headers: kms }), 'V2 presigned PutObject');
+  const v2Form = signedForm(bucket, 'form', [['x-amz-server-side-encryption', 'aws:kms']], { v2: true, conditions: [{ key: 'form' }, { 'x-amz-server-side-encryption': 'aws:kms' }] }, { data: Buffer.from('x') });
+  refused(await postForm(d, bucket, v2Form), 'V2 POST form');
+  // Anonymous, where the bucket's policy lets anyone write.
+  const anyone = { Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*` };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [anyone] }) }));
+  refused(await raw(d.port, { method: 'PUT', path: `/${bucket}/put`, sign: false, body: 'x', headers: kms }), 'anonymous PutObject');
+  t.equal((await raw(d.port, { method: 'PUT', path: `/${bucket}/anon-plain`, sign: false, body: 'x' })).status, 200, 'an anonymous PutObject without SSE-KMS is taken');
+  for (const key of ['put', 'copy', 'form']) await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })), 'NotFound', 404, `${key}: nothing stored`);
+  t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads, undefined, 'no upload begun');
+
+  // The same writes signed with V4, and V2 ones asking for SSE-S3, are taken.
+  const s3Put = await v2('PUT', 'v2-aes', `PUT\n\n\n${date}\nx-amz-server-side-encryption:AES256\n/${bucket}/v2-aes`, { 'x-amz-server-side-encryption': 'AES256' }, 'x');
+  t.equal(s3Put.headers['x-amz-server-side-encryption'], 'AES256', 'a V2 PutObject asking for SSE-S3 is taken');
+  t.equal((await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'v4', Body: 'x', ServerSideEncryption: 'aws:kms' }))).ServerSideEncryption, 'aws:kms', 'a V4 PutObject with aws:kms is taken');
+  const v4Form = signedForm(bucket, 'v4-form', [['x-amz-server-side-encryption', 'aws:kms']], { conditions: [{ key: 'v4-form' }, { 'x-amz-server-side-encryption': 'aws:kms' }] }, { data: Buffer.from('x') });
+  t.equal((await postForm(d, bucket, v4Form)).status, 204, 'a V4 POST form with aws:kms is taken');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'v4-form' }))).ServerSideEncryption, 'aws:kms', 'and stored SSE-KMS');
 });
 
 t.test('S3_SIGV2=off answers V2 with InvalidSignatureTypeError', async (t) => {
