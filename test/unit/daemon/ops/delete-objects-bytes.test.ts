@@ -37,7 +37,15 @@ function ctx(bucket: string, objects: string): RequestContext {
 
 /** Counts the parts the objects table decodes, whole records or slices of parts (its codec is the record caches'). */
 function partsDecoded(m: MetaStore): () => number {
-  const decoder = (m as unknown as { objects: { decoder: { decode(b: Uint8Array): unknown } } }).objects.decoder;
+  return countParts((m as unknown as { objects: { decoder: Decoder } }).objects.decoder);
+}
+
+interface Decoder {
+  decode(b: Uint8Array): unknown;
+}
+
+/** Counts the parts `decoder` decodes from now on, whole records or slices of parts. */
+function countParts(decoder: Decoder): () => number {
   const decode = decoder.decode;
   let n = 0;
   decoder.decode = function (this: unknown, b: Uint8Array) {
@@ -142,18 +150,8 @@ t.test(`250 objects of 450 parts (records kept by no cache): at most ${IN_COMMIT
 
 /** Counts the parts the objects and versions tables decode (each has its own decoder; lifecycle reads noncurrent versions). */
 function partsDecodedBoth(m: MetaStore): () => number {
-  const tables = m as unknown as { objects: { decoder: { decode(b: Uint8Array): unknown } }; versions: { decoder: { decode(b: Uint8Array): unknown } } };
-  const counters = [...new Set([tables.objects.decoder, tables.versions.decoder])].map((decoder) => {
-    let n = 0;
-    const decode = decoder.decode;
-    decoder.decode = function (this: unknown, b: Uint8Array) {
-      const v = decode.call(this, b);
-      if (Array.isArray(v)) n += v.length > 0 && typeof v[0] === 'object' && v[0] !== null && 'n' in v[0] ? v.length : 0;
-      else n += (v as ObjectRecord | undefined)?.parts?.length ?? 0;
-      return v;
-    };
-    return () => n;
-  });
+  const tables = m as unknown as { objects: { decoder: Decoder }; versions: { decoder: Decoder } };
+  const counters = [...new Set([tables.objects.decoder, tables.versions.decoder])].map(countParts);
   return () => counters.reduce((sum, c) => sum + c(), 0);
 }
 
