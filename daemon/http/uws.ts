@@ -16,7 +16,12 @@
 // 16 KiB, so S3's 8 KB header bound is what such a request meets. And it took a request line
 // ending in `HTTP/1.1` only: an HTTP/1.0 request (nginx's `proxy_pass` unless told
 // `proxy_http_version 1.1`, Nagios' check_http) waited unanswered for the 10-second timeout, so
-// every request through a default nginx was a 502; the copy takes 1.0 too.
+// every request through a default nginx was a 502; the copy takes 1.0 too. And its chunked decoding
+// skipped the two bytes after each chunk's data without looking at them: `5\r\nhelloXX5\r\n…`
+// was stored as if `XX` were the CRLF, and `5\r\nhelloXX\r\n…` ended the body early and read
+// what followed as the next request, where a proxy in front reading the same bytes strictly
+// frames them otherwise (request smuggling, "funky chunks"); the copy closes the connection on
+// a chunk whose data is not followed by CRLF, as the parser does for other malformed framing.
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,6 +84,15 @@ export function nativeBindingPath(): string {
  *   the version: an HTTP/1.0 request is answered as HTTP/1.1 (with a Content-Length), kept alive
  *   unless it says `Connection: close` (nginx's and check_http's do; ApacheBench, which waits
  *   for the close, waits for the idle timeout, see docs/operations.md).
+ * - The CRLF after a chunk's data. uWS counts it in the chunk's size (`size + 2`) and drops those
+ *   two bytes unread, in two places: where the rest of the chunk is in the read (emitted, then
+ *   skipped) and where it is not (all of the read taken, the size left stored). Both are
+ *   rewritten, with room made by dropping the compiler's dead branches (the partial path's tests
+ *   of a size that is always 3 or more there) and using the padding after the function: where
+ *   the rest is in the read, its last two bytes must be CRLF (only LF when the CR came in the
+ *   read before); where not, a read that ends on the CR must end on a CR. Else the state becomes
+ *   uWS's error state (0xffffffff), as for a bad size, and the connection is closed. Valid bodies
+ *   decode as before, however the reads cut them.
  */
 export interface ParserPatch {
   /** The release's digest (for the record and the tests; `patched` implies it). */
@@ -87,10 +101,24 @@ export interface ParserPatch {
   edits: Array<[offset: number, from: number, to: number]>;
 }
 
+/**
+ * The edits that make the bytes at `offset` (`from`, hex) into `to` (hex, as long): one for each
+ * byte that differs. For code rewritten in place, where a list of single bytes would hide what
+ * the instructions are.
+ */
+function rewrite(offset: number, from: string, to: string): Array<[number, number, number]> {
+  const a = Buffer.from(from, 'hex');
+  const b = Buffer.from(to, 'hex');
+  if (a.length !== b.length) throw new Error(`rewrite at 0x${offset.toString(16)}: ${a.length} bytes become ${b.length}`);
+  const edits: Array<[number, number, number]> = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) edits.push([offset + i, a[i]!, b[i]!]);
+  return edits;
+}
+
 export const PARSER_PATCHES: Record<string, ParserPatch> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: '13ceb6b7c2e7e6f97c8520df83b10d06d8701f4efea0a9d6999b9346f6520e90',
+    patched: 'b423cd3bcd67a086a8632a804ad212f515b3ad953d1f69d297a3745f2baf80cd',
     edits: [
       // name, the loop's first byte (0xeb54d): and $0xdf,%al; add $0xbf,%al; cmp $0x1a,%al; jb →
       // add $0xc0; cmp $0x20. cmp $0x2d,%dil; je → cmp $0x7f; ja. lea -0x30(%rdi),%eax;
@@ -112,6 +140,26 @@ export const PARSER_PATCHES: Record<string, ParserPatch> = {
       [0xeb44b, 0x0d, 0xf2], [0xeb44c, 0x0a, 0x2e], [0xeb44d, 0x49, 0x31], [0xeb44e, 0x33, 0x0d],
       [0xeb44f, 0x56, 0x0a], [0xeb450, 0x03, 0x48], [0xeb451, 0x48, 0x09], [0xeb452, 0x09, 0xd0],
       [0xeb453, 0xc2, 0x90],
+      // chunked body, the CRLF after a chunk's data (getNextChunk, 0xeb020; rcx data, r9 its length,
+      // r8 what is left of the chunk with its CRLF, rax r9 - r8; 0xeb232 refuses, 0xeb213 goes on,
+      // 0xeb2a9 returns no chunk).
+      // All of the rest here (0xeb1ea): cmp $0x3,%r8d → $0x2 (at least the CRLF: 0xeb2b0). Else
+      // the LF alone is left: cmpb $0xa,(%rcx); jne 0xeb232; nop5; add %r8,0x8(%rsi);
+      // mov %rax,(%rsi); mov $0x40000000,%ebp; mov %ebp,(%rdx); mov %ebp,%r8d (on at 0xeb213).
+      ...rewrite(0xeb1f1, '030f83b80000004c01c148894e08488906c70200000040bd0000004041b800000040',
+        '020f83b800000080390a75350f1f4400004c014608488906bd00000040892a4189e8'),
+      // Less than the rest (0xeb25f): mov 0x8(%rsi),%rcx; lea (%rcx,%r9),%r10; mov %r10,0x8(%rsi);
+      // andq $0,(%rsi); mov %r8d,%ebp; sub %r9d,%ebp; cmp $1,%ebp; jne +8; cmpb $0xd,-1(%rcx,%r9)
+      // (the read ends between CR and LF); jne 0xeb232; or $0xc0000000,%ebp; mov %ebp,(%rdx);
+      // lea -2(%r8),%eax; cmp %rax,%r9; cmovbe %r9,%rax; test %eax,%eax; je 0xeb2a9;
+      // 0xeb299: mov %rax,(%rdi); mov %rcx,0x8(%rdi); movb $1,0x10(%rdi); pop %rbx; pop %rbp; ret
+      ...rewrite(0xeb25f, '418d40fe4939c14c8b5608490f46c181e5000000804489c14429c909e981c900000040890a4d01d14c894e0848c706000000004885c074124183f803720c31c94183f802490f47ca',
+        '488b4e084e8d14094c895608488326004489c54429cd83fd01750842807c09ff0d75b081cd000000c0892a418d40fe4939c1490f46c185c0741048890748894f08c64710015b5dc3'),
+      // The rest and its CRLF (0xeb2b0): cmpw $0x0a0d,-2(%rcx,%r8); jne 0xeb232; cmp $3,%r8d;
+      // jb 0xeb202 (the CRLF alone); mov %rax,(%rsi); lea (%rcx,%r8),%rbp; mov %rbp,0x8(%rsi);
+      // movl $0x40000000,(%rdx); lea -2(%r8),%eax; jmp 0xeb299
+      ...rewrite(0xeb2b0, '418d40fe4a8d2c0148896e084d29c14c890ec7020000004048890748894f08c64710015b5dc3662e0f1f8400000000',
+        '6642817c01fe0d0a0f8574ffffff4183f8030f823affffff4889064a8d2c0148896e08c70200000040418d40feebba'),
     ],
   },
 };

@@ -9,7 +9,10 @@
 // handed over as the patch says, byte for byte (`_` and DEL as DEL, `@[\]^` lower-cased by the
 // parser's `| 0x20` to `` `{|}~ ``, bytes above 0x7f with 0x20 set too); values differ only where a
 // byte above 0x7f is at an end, which the original dropped; and a request head arriving in two
-// reads may grow to 16 KiB, not 4. Nothing else changes.
+// reads may grow to 16 KiB, not 4. And a chunked body: valid ones, cut into reads at every byte
+// (or one byte a read), decode alike; a chunk whose data is not followed by CRLF, which the
+// original takes (dropping the two bytes unread), closes the connection without an answer,
+// wherever the reads cut it. Nothing else changes.
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -150,4 +153,141 @@ t.test('a request head that arrives in two reads may grow to 16 KiB with the pat
   // In one write the bound never applied, to either.
   const whole = await Promise.all([exchange(before, Buffer.from(`x-v: ${'v'.repeat(12_000)}\r\n`)), exchange(after, Buffer.from(`x-v: ${'v'.repeat(12_000)}\r\n`))]);
   t.ok(whole.every((r) => r?.value.length === 12_000), 'a 12 KB head in one write: both answer');
+});
+
+/** Starts a server on `binary` in a child that answers a request with its path and its body (`/a="…"`); resolves with its port. `/next` closes the connection after its answer. */
+function bodyServer(t: Test, binary: string): Promise<number> {
+  const script = `
+const uws = require(${JSON.stringify(binary)});
+uws.App().any('/*', (res, req) => {
+  const url = req.getUrl();
+  const parts = [];
+  res.onAborted(() => {});
+  res.onData((ab, last) => {
+    parts.push(Buffer.from(ab.slice(0)));
+    if (last) res.end(url + '=' + JSON.stringify(Buffer.concat(parts).toString('latin1')), url === '/next');
+  });
+}).listen('127.0.0.1', 0, (s) => { process.stdout.write(String(uws.us_socket_local_port(s)) + '\\n'); });
+`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    child.kill();
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`body server on ${binary} exited (${code})`)));
+  });
+}
+
+/**
+ * `pieces` written one after another, each after a pause (so that each is a read of its own on
+ * an idle machine; pieces read together decode the same, so a loaded machine only tests less):
+ * the bodies answered (`/a="…"`, in order) and whether the server closed the connection, by the
+ * time it closed or `idleMs` passed without data.
+ */
+function sendPieces(port: number, pieces: Buffer[], idleMs: number): Promise<{ answers: string[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.setNoDelay(true);
+    let data = '';
+    let idle: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      sock.destroy();
+      // Bodies are quoted JSON strings without CRLF: every answer ends its message.
+      resolve({ answers: [...data.matchAll(/\r\n\r\n(\/[a-z]+="(?:[^"\\]|\\.)*")/g)].map((m) => m[1]!), closed });
+    };
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish(false), idleMs);
+    };
+    sock.on('data', (c: Buffer) => {
+      data += c.toString('latin1');
+      arm();
+    });
+    sock.on('close', () => finish(true));
+    sock.on('error', () => finish(true));
+    sock.on('connect', async () => {
+      for (const [i, piece] of pieces.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 15));
+        if (!done) sock.write(piece);
+      }
+      arm();
+    });
+  });
+}
+
+const CHUNKED_HEAD = 'POST /a HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n';
+const NEXT = 'GET /next HTTP/1.1\r\nhost: x\r\n\r\n';
+/** `body` as one chunk per piece, then the last chunk. */
+const chunked = (...pieces: string[]): string => pieces.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
+/** An aws-chunked body (the SDKs' streaming uploads: its own chunk lines, signatures, a trailer), itself sent in HTTP chunks. */
+const AWS_CHUNKED = '5;chunk-signature=' + 'a'.repeat(64) + '\r\nhello\r\n0;chunk-signature=' + 'b'.repeat(64) + '\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n';
+
+t.test('valid chunked bodies decode as before with the CRLF check, however the reads cut them', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+  const [before, after] = await Promise.all([bodyServer(t, original), bodyServer(t, chosen.file)]);
+  const shapes: Array<[string, string, string]> = [
+    ['one chunk', chunked('hello'), 'hello'],
+    ['no data', '0\r\n\r\n', ''],
+    ['several chunks, hex sizes in both cases', chunked('a', '0123456789', 'ABCDEFGHIJK', 'x'.repeat(0x1f)).replace('\r\nb\r\n', '\r\nB\r\n'), 'a0123456789ABCDEFGHIJK' + 'x'.repeat(0x1f)],
+    ['data that is itself CRLFs', chunked('\r\n\r\n', '\r', '\n', '\r\n'), '\r\n\r\n\r\n\r\n'],
+    ['an aws-chunked body inside', chunked(AWS_CHUNKED.slice(0, 40), AWS_CHUNKED.slice(40)), AWS_CHUNKED],
+  ];
+  t.ok(shapes[2]![1].includes('\r\nB\r\n'), 'an upper-case size is among them');
+  const mismatches: string[] = [];
+  let exchanges = 0;
+  for (const [what, body, decoded] of shapes) {
+    const request = Buffer.from(CHUNKED_HEAD + body + NEXT, 'latin1');
+    const want = [`/a=${JSON.stringify(decoded)}`, '/next=""'];
+    // Cut in two at every byte from the head's last one to the next request's first.
+    const cases: Buffer[][] = [];
+    for (let cut = CHUNKED_HEAD.length - 1; cut <= CHUNKED_HEAD.length + body.length + 1; cut++) cases.push([request.subarray(0, cut), request.subarray(cut)]);
+    // And one byte a read, the body's.
+    cases.push([request.subarray(0, CHUNKED_HEAD.length), ...[...request.subarray(CHUNKED_HEAD.length, CHUNKED_HEAD.length + body.length)].map((b) => Buffer.from([b])), request.subarray(CHUNKED_HEAD.length + body.length)]);
+    for (let i = 0; i < cases.length; i += 64) {
+      await Promise.all(cases.slice(i, i + 64).map(async (pieces) => {
+        const label = `${what}, in ${pieces.length} pieces (${pieces.map((p) => p.length).join('+')})`;
+        const [o, p] = await Promise.all([sendPieces(before, pieces, 3000), sendPieces(after, pieces, 3000)]);
+        exchanges += 2;
+        if (o.answers.join() !== want.join()) mismatches.push(`${label}: original answered ${o.answers.join(' ')}`);
+        if (p.answers.join() !== want.join()) mismatches.push(`${label}: patched answered ${p.answers.join(' ')}`);
+      }));
+    }
+  }
+  t.strictSame(mismatches, [], `${exchanges} exchanges: both decode every body, then answer the request after it`);
+});
+
+t.test('a chunk whose data is not followed by CRLF: the original takes it, the patched copy closes the connection', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+  const [before, after] = await Promise.all([bodyServer(t, original), bodyServer(t, chosen.file)]);
+  const cases: Array<[string, string, string[]]> = [
+    // What the original made of it: the bytes for the CRLF are dropped unread.
+    ['XX for the CRLF', '5\r\nhelloXX5\r\nworld\r\n0\r\n\r\n', ['/a="helloworld"', '/next=""']],
+    // The body ends early, and what follows is read as the next request.
+    ['XX before the CRLF', '5\r\nhelloXX\r\n0\r\n\r\n', ['/a="hello"']],
+    ['a chunk one byte longer than its size', '4\r\nhello\r\n0\r\n\r\n', ['/a="hell"']],
+    ['CR alone', '5\r\nhello\r5\r\nworld\r\n0\r\n\r\n', ['/a="hello"']],
+    ['LF alone', '5\r\nhello\n5\r\nworld\r\n0\r\n\r\n', ['/a="hello"']],
+    ['LF CR', '5\r\nhello\n\r0\r\n\r\n', ['/a="hello"', '/next=""']],
+    ['the last of several', '1\r\na\r\n3\r\nbcdXY0\r\n\r\n', ['/a="abcd"', '/next=""']],
+  ];
+  const mismatches: string[] = [];
+  let exchanges = 0;
+  // All at once: where the original takes what follows for a request head it waits for the rest.
+  await Promise.all(cases.map(async ([what, body, originally]) => {
+    const request = Buffer.from(CHUNKED_HEAD + body + NEXT, 'latin1');
+    const splits: Buffer[][] = [[request]];
+    // Cut in two at every byte of the body: the bad bytes in the first read, the second, or across.
+    for (let cut = CHUNKED_HEAD.length + 1; cut < CHUNKED_HEAD.length + body.length; cut++) splits.push([request.subarray(0, cut), request.subarray(cut)]);
+    await Promise.all(splits.map(async (pieces) => {
+      const label = `${what}, in ${pieces.length} pieces (${pieces.map((p) => p.length).join('+')})`;
+      const [o, p] = await Promise.all([sendPieces(before, pieces, 2000), sendPieces(after, pieces, 3000)]);
+      exchanges += 2;
+      if (o.answers.join() !== originally.join()) mismatches.push(`${label}: original answered ${o.answers.join(' ') || 'nothing'}, not ${originally.join(' ')}`);
+      if (p.answers.length > 0 || !p.closed) mismatches.push(`${label}: patched ${p.closed ? 'closed' : 'kept'} the connection, answered ${p.answers.join(' ') || 'nothing'}`);
+    }));
+  }));
+  t.strictSame(mismatches, [], `${exchanges} exchanges: the original takes each body, the patched copy closes without an answer`);
 });
