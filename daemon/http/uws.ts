@@ -20,8 +20,11 @@
 // skipped the two bytes after each chunk's data without looking at them: `5\r\nhelloXX5\r\n…`
 // was stored as if `XX` were the CRLF, and `5\r\nhelloXX\r\n…` ended the body early and read
 // what followed as the next request, where a proxy in front reading the same bytes strictly
-// frames them otherwise (request smuggling, "funky chunks"); the copy closes the connection on
-// a chunk whose data is not followed by CRLF, as the parser does for other malformed framing.
+// frames them otherwise (request smuggling, "funky chunks"), and it dropped the two bytes after
+// the last, zero-size chunk the same way (`0\r\nX:` and a request after it ran that request);
+// the copy closes the connection on a chunk whose data, or the last chunk, is not followed by
+// CRLF, as the parser does for other malformed framing (a trailer field, which no common S3
+// client sends, among them).
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,6 +96,11 @@ export function nativeBindingPath(): string {
  *   read before); where not, a read that ends on the CR must end on a CR. Else the state becomes
  *   uWS's error state (0xffffffff), as for a bad size, and the connection is closed. Valid bodies
  *   decode as before, however the reads cut them.
+ * - The CRLF after the last chunk. Its size line hands the body's end over and leaves the state
+ *   0x80000002 (two bytes to drop, not chunked); a loop drops them one a turn, unread. It now
+ *   compares each with CR (two left) or LF (one), `3 * left + 7`, and refuses another byte as
+ *   above; the room is its test for no byte left, which cannot be (it is entered with one left,
+ *   and left when none is), and shorter increments. A trailer field is refused with them.
  */
 export interface ParserPatch {
   /** The release's digest (for the record and the tests; `patched` implies it). */
@@ -118,7 +126,7 @@ function rewrite(offset: number, from: string, to: string): Array<[number, numbe
 export const PARSER_PATCHES: Record<string, ParserPatch> = {
   'uws_linux_x64_115.node': {
     original: 'f158fb441f7e2e37b3ab9a56782fe37f4c0d33b5cd32e96ee5c0120ce7db7ced',
-    patched: 'b423cd3bcd67a086a8632a804ad212f515b3ad953d1f69d297a3745f2baf80cd',
+    patched: '1cb62fe59a471b064f1d24cc6a53456fc4f9f49cca52c333c60d1f379297fda2',
     edits: [
       // name, the loop's first byte (0xeb54d): and $0xdf,%al; add $0xbf,%al; cmp $0x1a,%al; jb →
       // add $0xc0; cmp $0x20. cmp $0x2d,%dil; je → cmp $0x7f; ja. lea -0x30(%rdi),%eax;
@@ -160,6 +168,15 @@ export const PARSER_PATCHES: Record<string, ParserPatch> = {
       // movl $0x40000000,(%rdx); lea -2(%r8),%eax; jmp 0xeb299
       ...rewrite(0xeb2b0, '418d40fe4a8d2c0148896e084d29c14c890ec7020000004048890748894f08c64710015b5dc3662e0f1f8400000000',
         '6642817c01fe0d0a0f8574ffffff4183f8030f823affffff4889064a8d2c0148896e08c70200000040418d40feebba'),
+      // chunked body, the CRLF after the last (zero-size) chunk: state 0x80000002, then 0x80000001
+      // (a byte of it taken each turn, r8d the state, eax the bytes left; 0xeb23f ends the body).
+      // The loop (0xeb050) keeps its first two instructions, then: mov 0x8(%rsi),%rcx;
+      // lea 0x7(%rax,%rax,2),%ebx (CR for 2, LF for 1); cmp %bl,(%rcx); jne 0xeb232; inc %rcx;
+      // mov %rcx,0x8(%rsi); dec %r9; mov %r9,(%rsi); dec %r8d; mov %r8d,(%rdx); cmp $1,%eax;
+      // je 0xeb23f; test %r9,%r9; jne 0xeb050; jmp 0xeb2a9. Its test for no byte left went (the
+      // loop is entered with one left, and left when none is).
+      ...rewrite(0xeb058, '0f84cc01000048834608014983c1ff4c890e4181e0000000c083c0ff4109c044890285c00f84bd0100004d85c90f85c5ffffffe91902',
+        '488b4e088d5c400738190f85ca01000048ffc148894e0849ffc94c890e41ffc844890283f8010f84bb0100004d85c975c7e91b020000'),
     ],
   },
 };

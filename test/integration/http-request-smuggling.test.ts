@@ -70,8 +70,9 @@ t.test('repeated framing headers: the connection closes, and the request hidden 
 // uWS counted the CRLF after a chunk's data in the chunk's size and dropped those two bytes
 // unread: `5\r\nhelloXX5\r\n…` was stored as `hello…` and `5\r\nhelloXX\r\n0\r\n\r\n` ended
 // the body after `hello` and ran what came after as the next request, where a proxy that reads
-// chunk sizes strictly forwards one request ("funky chunks"). The patched parser copy
-// (daemon/http/uws.ts) closes the connection instead, as it does on a bad chunk size.
+// chunk sizes strictly forwards one request ("funky chunks"); so were the two bytes after the
+// last, zero-size chunk. The patched parser copy (daemon/http/uws.ts) closes the connection
+// instead, as it does on a bad chunk size.
 t.test('a chunk whose data is not followed by CRLF closes the connection: nothing is stored, and no request behind it runs', { skip: PATCHED ? false : 'no parser patch on this platform (docs/operations.md, Known limitations)' }, async (t) => {
   const d = await startDaemonFor(t);
   const s3 = d.s3();
@@ -100,6 +101,18 @@ t.test('a chunk whose data is not followed by CRLF closes the connection: nothin
   const r = await tcpExchange(d.port, put('good') + '5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n', { untilResponse: true });
   t.match(r.data.toString('latin1'), /^HTTP\/1\.1 200/, 'with its CRLFs: answered 200');
   t.equal((await getBytes(s3, { Bucket: bucket, Key: 'good' })).toString(), 'helloworld', 'the body stored');
+  // The CRLF after the last chunk (Bun's TE.TE case, oven-sh/bun#29733): `X:` in its place made
+  // the request after it run, where a proxy reads `X:DELETE …` as a trailer field of this one. A
+  // GET is answered at once, so the DELETE ran.
+  const get = head('GET', `/${bucket}/good`, { 'transfer-encoding': 'chunked' });
+  const smuggled = await tcpExchange(d.port, `${get}0\r\nX:${hidden}`, { idleMs: 1500 });
+  t.ok(smuggled.closed, 'X: for the CRLF after the last chunk: the connection is closed');
+  t.notMatch(smuggled.data.toString('latin1'), /HTTP\/1\.1 204/, 'X: for the CRLF after the last chunk: the DELETE was not answered');
+  t.equal((await getBytes(s3, { Bucket: bucket, Key: 'victim' })).toString(), 'still here', 'X: for the CRLF after the last chunk: the DELETE did not run');
+  // With the CRLF, the GET and the DELETE after it both run.
+  const both = await tcpExchange(d.port, `${get}0\r\n\r\n${hidden}`, { idleMs: 1500 });
+  t.match(both.data.toString('latin1'), /^HTTP\/1\.1 200[\s\S]*helloworld[\s\S]*HTTP\/1\.1 204/, 'with the CRLF: the GET and the DELETE after it are answered');
+  t.equal(await s3Code(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'victim' }))), 'NoSuchKey/404', 'and the DELETE took effect');
 });
 
 t.test('Content-Length repeated with one value is that value (RFC 9110 8.6; rclone presigned uploads send it twice)', async (t) => {

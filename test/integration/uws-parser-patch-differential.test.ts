@@ -12,7 +12,8 @@
 // reads may grow to 16 KiB, not 4. And a chunked body: valid ones, cut into reads at every byte
 // (or one byte a read), decode alike; a chunk whose data is not followed by CRLF, which the
 // original takes (dropping the two bytes unread), closes the connection without an answer,
-// wherever the reads cut it. Nothing else changes.
+// wherever the reads cut it, and so does the last chunk without its CRLF (a trailer field among
+// them), the request after it never answered. Nothing else changes.
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -260,7 +261,7 @@ t.test('valid chunked bodies decode as before with the CRLF check, however the r
   t.strictSame(mismatches, [], `${exchanges} exchanges: both decode every body, then answer the request after it`);
 });
 
-t.test('a chunk whose data is not followed by CRLF: the original takes it, the patched copy closes the connection', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
+t.test('a chunk whose data, or the last chunk, is not followed by CRLF: the original takes it, the patched copy closes the connection', { skip: chosen.parserPatched ? false : `no patched binary here (${chosen.unpatchedReason})` }, async (t) => {
   const [before, after] = await Promise.all([bodyServer(t, original), bodyServer(t, chosen.file)]);
   const cases: Array<[string, string, string[]]> = [
     // What the original made of it: the bytes for the CRLF are dropped unread.
@@ -272,11 +273,15 @@ t.test('a chunk whose data is not followed by CRLF: the original takes it, the p
     ['LF alone', '5\r\nhello\n5\r\nworld\r\n0\r\n\r\n', ['/a="hello"']],
     ['LF CR', '5\r\nhello\n\r0\r\n\r\n', ['/a="hello"', '/next=""']],
     ['the last of several', '1\r\na\r\n3\r\nbcdXY0\r\n\r\n', ['/a="abcd"', '/next=""']],
+    // After the last chunk (its end is handed over before: the body may have been answered).
+    ['X: for the CRLF after the last chunk', '5\r\nhello\r\n0\r\nX:', ['/a="hello"', '/next=""']],
+    ['a trailer field', '5\r\nhello\r\n0\r\nx-t: v\r\n\r\n', ['/a="hello"']],
   ];
   const mismatches: string[] = [];
   let exchanges = 0;
   // All at once: where the original takes what follows for a request head it waits for the rest.
   await Promise.all(cases.map(async ([what, body, originally]) => {
+    const afterLast = what.endsWith('after the last chunk') || what === 'a trailer field';
     const request = Buffer.from(CHUNKED_HEAD + body + NEXT, 'latin1');
     const splits: Buffer[][] = [[request]];
     // Cut in two at every byte of the body: the bad bytes in the first read, the second, or across.
@@ -286,7 +291,10 @@ t.test('a chunk whose data is not followed by CRLF: the original takes it, the p
       const [o, p] = await Promise.all([sendPieces(before, pieces, 2000), sendPieces(after, pieces, 3000)]);
       exchanges += 2;
       if (o.answers.join() !== originally.join()) mismatches.push(`${label}: original answered ${o.answers.join(' ') || 'nothing'}, not ${originally.join(' ')}`);
-      if (p.answers.length > 0 || !p.closed) mismatches.push(`${label}: patched ${p.closed ? 'closed' : 'kept'} the connection, answered ${p.answers.join(' ') || 'nothing'}`);
+      // After the last chunk, the body's end was handed over as its size line was read: where the
+      // bytes after it come in a later read, the body's answer may go out before the close.
+      const may = afterLast && pieces.length > 1 ? [originally[0]!] : [];
+      if (p.answers.some((a) => !may.includes(a)) || !p.closed) mismatches.push(`${label}: patched ${p.closed ? 'closed' : 'kept'} the connection, answered ${p.answers.join(' ') || 'nothing'}`);
     }));
   }));
   t.strictSame(mismatches, [], `${exchanges} exchanges: the original takes each body, the patched copy closes without an answer`);
