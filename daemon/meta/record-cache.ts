@@ -14,7 +14,7 @@
 // two tables as its bytes keeps it decoded under its new key (remember).
 import type { Database } from 'lmdb';
 import type { ObjectRecord } from './records.js';
-import { decodeAhead, surelyNoParts } from './record-encoding.js';
+import { decodeAhead, partsCount, surelyNoParts } from './record-encoding.js';
 
 /** Records stored in at least this many bytes are kept (some 400 parts and more). */
 export const KEPT_RECORD_MIN_BYTES = 64 * 1024;
@@ -109,6 +109,20 @@ export class RecordCache {
     const now = this.#bytes.getBinaryFast(k);
     if (now === undefined || now.length < IN_COMMIT_MIN_BYTES || surelyNoParts(now.subarray(0, now.length))) return { kept: 0, inCommit: 0 };
     return now.length >= KEPT_RECORD_MIN_BYTES ? { kept: now.length, inCommit: 0 } : { kept: 0, inCommit: now.length };
+  }
+
+  /**
+   * How many data files a delete of the record under `k` releases at most, read from its stored
+   * bytes without a decode (record-encoding.ts partsCount): a file a part, or its one file (or
+   * none, inline); 0 when none is stored. A record the walk cannot read is counted by its length
+   * (a part takes ~130 stored bytes). For store-deletes.ts commitEnd.
+   */
+  fileCount(k: Buffer): number {
+    const now = this.#bytes.getBinaryFast(k);
+    if (now === undefined) return 0;
+    const bytes = now.subarray(0, now.length);
+    const parts = partsCount(bytes);
+    return parts === undefined ? Math.ceil(bytes.length / 128) : Math.max(1, parts);
   }
 
   /**

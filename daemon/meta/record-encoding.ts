@@ -214,6 +214,26 @@ export function surelyNoParts(bytes: Uint8Array): boolean {
 }
 
 /**
+ * How many parts `bytes` (a stored object record) holds, read from its `parts` array's header
+ * (the keys before it walked, their values skipped; the parts themselves not walked): 0 for a
+ * record without parts; undefined for one the walk cannot read (as decodeAhead). A delete commit
+ * counts with it the files it will release (store-deletes.ts commitEnd), a file a part.
+ */
+export function partsCount(bytes: Uint8Array): number | undefined {
+  const map = mapAt(bytes, 0);
+  if (map === undefined) return undefined;
+  let at = map.first;
+  for (let i = 0; i < map.n; i++) {
+    if (bytes[at] === undefined || !isStr(bytes[at]!)) return undefined;
+    const valueAt = skip(bytes, at);
+    if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return arrayAt(bytes, valueAt)?.n;
+    at = skip(bytes, valueAt);
+    if (at > bytes.length) return undefined;
+  }
+  return at === bytes.length ? 0 : undefined;
+}
+
+/**
  * `bytes` (a stored object record) decoded by `dec` as `dec.decode(bytes)` decodes it, the same
  * keys in the same order, its parts `perTurn` to a turn of the event loop: each slice walked to
  * its end and decoded as an array of its own, the other entries as a map without the parts.

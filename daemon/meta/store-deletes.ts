@@ -6,7 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from 'lmdb';
 import { MetaConflict } from './commit-errors.js';
-import { objectKey } from './keys.js';
+import { objectKey, versionKeyOf } from './keys.js';
 import type { VersionEntry } from './listing.js';
 import { KEPT_BYTES_MAX, type RecordCache } from './record-cache.js';
 
@@ -17,12 +17,24 @@ import { KEPT_BYTES_MAX, type RecordCache } from './record-cache.js';
  * 512 KiB is some 3,800 parts, a few tens of ms. Records of a few parts (under 4 KiB) are not counted.
  */
 const IN_COMMIT_DECODE_BYTES = 512 * 1024;
+/**
+ * Data files a delete commit releases at most (but for its first key): each file released is
+ * queued or spilled to a batch (deletion-queue.ts), and a noncurrent version's also checked
+ * against the files of the current object and the version's two neighbours (store-key-writes.ts
+ * releaseFiles), all in the commit's one turn. Cut by records' bytes only, lifecycle's removal of
+ * one key's 129 noncurrent versions of 500 parts took ~100 versions (~50,000 files) a commit and
+ * held the event loop 127-494 ms on a loaded 2-core VM, no part decoded (60-75 ms at load ~3,
+ * against 12-21 ms cut here; docs/performance.md). 5,000 files are ten such versions; a
+ * DeleteObjects of 250 objects of up to 20 parts is still one commit. Each commit more is a
+ * durable write: that scan took 142-168 ms in all, now 266-325 ms.
+ */
+export const FILES_RELEASED_PER_COMMIT = 5_000;
 import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
 import type { ListedRecord } from './listed-record.js';
 import { keyRangeEnd, keyVersionsPage } from './store-key-versions.js';
 import { deleteOne, findVersion, versionsADeleteReads, type KeyWriteTables } from './store-key-writes.js';
 import { versionPrefix } from './keys.js';
-import { stampOf, versionsFingerprint } from './versions.js';
+import { NULL_VERSION, stampOf, stampOfId, versionsFingerprint } from './versions.js';
 
 /** What of MetaStore the deletes use. */
 export interface DeleteTables {
@@ -139,6 +151,32 @@ export class ObjectDeletes {
     return out;
   }
 
+  /**
+   * How many data files a delete of `i` may release (RecordCache.fileCount: no decode), as
+   * deleteOne releases them: the version named (or the current record, when it is that one); with
+   * no version named, the current object in an unversioned bucket, the current object and the
+   * null version under Suspended (those a marker replaces), none under Enabled (the object
+   * becomes noncurrent). An overcount (the current object under Suspended may be no null version)
+   * only cuts a commit shorter.
+   */
+  #filesReleased(bucket: string, versioning: BucketRecord['versioning'], i: { key: string; versionId?: string | undefined }): number {
+    const s = this.#s;
+    const current = objectKey(bucket, i.key);
+    const version = (id: string): Buffer | undefined => {
+      const vs = id === NULL_VERSION ? s.keyTables.nullVersions?.stamp(bucket, i.key) : stampOfId(id);
+      return vs === undefined ? undefined : versionKeyOf(bucket, i.key, vs, id);
+    };
+    if (i.versionId !== undefined) {
+      const v = version(i.versionId);
+      const n = v === undefined ? 0 : s.versionRecords.fileCount(v);
+      return n > 0 ? n : s.currentRecords.fileCount(current);
+    }
+    if (versioning === undefined) return s.currentRecords.fileCount(current);
+    if (versioning === 'Enabled') return 0;
+    const nullVersion = version(NULL_VERSION);
+    return s.currentRecords.fileCount(current) + (nullVersion === undefined ? 0 : s.versionRecords.fileCount(nullVersion));
+  }
+
   /** keyTables, versions read without data and parts (for findVersion's look at a version's stamp and kind). */
   get #withoutData(): KeyWriteTables {
     const listed = this.#s.keyTablesWithoutData.versions as unknown as Database<ObjectRecord, Buffer>;
@@ -155,8 +193,9 @@ export class ObjectDeletes {
    * keys, and before the key whose records of many parts would take those the commit reads past
    * KEPT_BYTES_MAX stored bytes (their stored lengths, no decode), so that #prepare decodes ahead
    * every one of them and the caches keep them all until the commit takes them, and before the
-   * records it decodes itself (kept by no cache: RecordCache.decodeCost) pass IN_COMMIT_DECODE_BYTES;
-   * at least one key.
+   * records it decodes itself (kept by no cache: RecordCache.decodeCost) pass IN_COMMIT_DECODE_BYTES,
+   * and before the data files its deletes release pass FILES_RELEASED_PER_COMMIT (#filesReleased:
+   * each record's part count read from its bytes, no decode); at least one key.
    * Cut only by the key count, a DeleteObjects commit of 200 objects of 500 parts (~67 KB stored
    * each, ~13 MB) had some 120 decoded ahead and the others decoded whole in the commit, in one
    * turn of the event loop (177-452 ms on a loaded 2-core VM, against 24-105 ms cut here; see
@@ -170,10 +209,12 @@ export class ObjectDeletes {
    * key's delete does is judged in its commit as before.
    */
   async commitEnd(bucket: string, items: ReadonlyArray<{ key: string; versionId?: string | undefined }>, from: number, most: number): Promise<number> {
-    const versioned = this.#s.buckets.get(bucket)?.versioning !== undefined;
+    const versioning = this.#s.buckets.get(bucket)?.versioning;
+    const versioned = versioning !== undefined;
     const last = Math.min(items.length, from + most);
     let bytes = 0;
     let inCommit = 0;
+    let files = 0;
     // The records kept counted so far in this commit.
     const counted = new Set<string>();
     for (let i = from; i < last; i++) {
@@ -196,9 +237,11 @@ export class ObjectDeletes {
         }
         seen.add(id);
       }
-      if (i > from && (bytes + reads > KEPT_BYTES_MAX || inCommit + decodedIn > IN_COMMIT_DECODE_BYTES)) return i;
+      const released = this.#filesReleased(bucket, versioning, items[i]!);
+      if (i > from && (bytes + reads > KEPT_BYTES_MAX || inCommit + decodedIn > IN_COMMIT_DECODE_BYTES || files + released > FILES_RELEASED_PER_COMMIT)) return i;
       bytes += reads;
       inCommit += decodedIn;
+      files += released;
       for (const id of mine) counted.add(id);
     }
     return last;

@@ -512,7 +512,7 @@ export class MetaStore {
     return this.deletes.deleteObjects(...args);
   }
 
-  /** Where a delete commit of `items` from `from` ends: at most `most` keys, the records it reads decoded ahead (store-deletes.ts commitEnd). */
+  /** Where a delete commit of `items` from `from` ends: at most `most` keys, the records it reads decoded ahead, the files it releases bounded (store-deletes.ts commitEnd). */
   deleteCommitEnd(...args: Parameters<ObjectDeletes['commitEnd']>): ReturnType<ObjectDeletes['commitEnd']> {
     return this.deletes.commitEnd(...args);
   }

@@ -108,7 +108,8 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
   // KEYS_DELETED_PER_COMMIT keys to a commit, fewer when their records of many parts would be more
   // than the store decodes ahead of a commit (MetaStore.deleteCommitEnd: each of the rest was
-  // decoded whole in the commit's one turn), one after another: S3 promises no atomicity across
+  // decoded whole in the commit's one turn), or the data files they release more than a commit
+  // releases (5,000, all queued or batched in its turn), one after another: S3 promises no atomicity across
   // a batch's keys. A bucket deleted and created again while the document arrived is another:
   // none of its keys go (OperationAborted, the whole request); should that happen between two
   // commits, the keys left each answer its error (the ones before are deleted, and say so). So do

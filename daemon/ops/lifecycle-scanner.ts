@@ -108,8 +108,9 @@ export class LifecycleScanner {
             return e !== undefined && e.at <= now;
           });
           // A commit per slice of the due keys: fewer than the page when their records of many
-          // parts are more than the store decodes ahead of a commit (MetaStore.deleteCommitEnd):
-          // 100 objects of 10,000 parts, ~160 MB of records, were decoded whole in one commit.
+          // parts are more than the store decodes ahead of a commit, or the files they release more
+          // than one releases (MetaStore.deleteCommitEnd): 100 objects of 10,000 parts, ~160 MB of
+          // records, were decoded whole in one commit.
           for (let from = 0, end = 0; from < due.length; from = end) {
             end = await this.meta.deleteCommitEnd(bucket.name, due, from, due.length);
             const slice = due.slice(from, end);
@@ -204,8 +205,8 @@ export class LifecycleScanner {
       const judge = { meta: this.meta, bucket, rulesNow: () => this.rulesNow(b), rulesOf: (cur: BucketRecord) => this.rulesOf(cur, b), events: (keys: readonly string[]) => this.versionEvents(bucket, keys), stopped: () => this.schedule.stopped };
       // A commit per slice of the due versions, a key's all in one (they were judged together, and
       // the commit judges the key again as a whole): fewer keys than the page when their records
-      // of many parts are more than the store decodes ahead of a commit, or decodes in one
-      // (MetaStore.deleteCommitEnd), as expiry's. A key whose versions alone are more is removed
+      // of many parts are more than the store decodes ahead of a commit, or decodes in one, or
+      // their files more than one releases (MetaStore.deleteCommitEnd), as expiry's. A key whose versions alone are more is removed
       // a page of them at a time, each cut so (removeKeyVersions), as a key cut by the page is.
       // Cut only by the page, 50 keys of 1,500 parts (a version and the current object each)
       // had 244,500 parts decoded in the commit's one turn.

@@ -15,8 +15,9 @@
 // in the commits too: lifecycle judges by metadata, and a page of 100 versions of 500 parts read
 // whole was 50,000 parts decoded in one turn, and again in the commit that judged it. A page
 // whose due versions' records of many parts are more than the store decodes ahead of a commit,
-// or decodes in one (MetaStore.deleteCommitEnd), is cut short before the first that does not fit,
-// and the next page starts below it.
+// or decodes in one, or whose files are more than one releases (MetaStore.deleteCommitEnd: 5,000,
+// ten versions of 500 parts), is cut short before the first that does not fit, and the next page
+// starts below it.
 //
 // Each commit judges its page again (its versions' tags and locks, and the rules, as they are
 // then), and leaves the rest of the key to the next scan if the key changed otherwise than by

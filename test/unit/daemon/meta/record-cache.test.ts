@@ -87,6 +87,18 @@ t.test('getObject: a small record decoded from lmdb-js\'s shared read buffer kee
 // Records pinned for a delete's commit (store-deletes.ts #prepare) stay kept past KEPT_BYTES_MAX,
 // up to 16 MiB pinned; a preparation wanting more waits (room) for other writes' pins, never for
 // its own, and goes on once they are released.
+// A delete commit counts the files it releases by fileCount (store-deletes.ts commitEnd), no decode.
+t.test('fileCount: a file a part, one for a record without parts, none for a key not stored; nothing decoded or kept', async (t) => {
+  const m = await storeWithBucket(t);
+  const cache = (m as unknown as { currentRecords: RecordCache }).currentRecords;
+  for (const n of [1, 30, 500, 3000]) await m.putObject('b', `p${n}`, multipart(Array.from({ length: n }, (_, j) => part(j + 1, `f${n}-`)), `${'c'.repeat(32)}-${n}`));
+  await m.putObject('b', 'file', { v: RECORD_VERSION, size: 1, stored: 1, etag: 'e'.repeat(32), mtime: 1, headers: {}, userMeta: {}, data: { file: 'one' } });
+  t.same([1, 30, 500, 3000].map((n) => cache.fileCount(objectKey('b', `p${n}`))), [1, 30, 500, 3000], 'a file a part');
+  t.equal(cache.fileCount(objectKey('b', 'file')), 1, 'a record of one file');
+  t.equal(cache.fileCount(objectKey('b', 'none')), 0, 'no record');
+  t.equal(cache.size, 0, 'none decoded and kept');
+});
+
 t.test('pin: pinned records are not dropped; room waits for others\' pins only, until unpinned', async (t) => {
   const m = await storeWithBucket(t);
   const cache = (m as unknown as { currentRecords: RecordCache }).currentRecords;

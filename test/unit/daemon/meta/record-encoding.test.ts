@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Database, RootDatabase } from 'lmdb';
 import { openStore, versioned } from '../../../helpers/meta-versions.js';
 import { turnsDuring } from '../../../helpers/wait.js';
-import { encodeAhead, type ValueEncoder } from '../../../../daemon/meta/record-encoding.js';
+import { encodeAhead, partsCount, type ValueEncoder } from '../../../../daemon/meta/record-encoding.js';
 import { objectKey } from '../../../../daemon/meta/keys.js';
 import type { MetaStore } from '../../../../daemon/meta/store.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord, type UploadRecord } from '../../../../daemon/meta/records.js';
@@ -62,6 +62,23 @@ t.test('the bytes are the encoder\'s, for any number of parts, with or without a
       }
     }
   }
+});
+
+// A delete commit counts the files it releases by this (store-deletes.ts commitEnd), without a decode.
+t.test('partsCount: the parts of a stored record, read from its bytes; 0 without parts; undefined for bytes the walk cannot read', async (t) => {
+  const m = openStore(t);
+  const enc = encoderOf(m);
+  for (const n of [0, 1, 15, 16, 500, 70_000]) {
+    const parts = Array.from({ length: n }, (_, i) => part(i + 1));
+    t.equal(partsCount(enc.encode(record(parts))), n, `${n} parts`);
+    // parts not the last key: the keys after it are not needed.
+    const { parts: _empty, ...rest } = record([]);
+    t.equal(partsCount(enc.encode({ parts, ...rest, vs: 3 })), n, `${n} parts, parts first`);
+  }
+  const { parts: _none, ...inline } = record([], { data: { inline: new Uint8Array(1000) } });
+  t.equal(partsCount(enc.encode(inline)), 0, 'no parts key: 0');
+  t.equal(partsCount(enc.encode([1, 2])), undefined, 'not a map');
+  t.equal(partsCount(enc.encode(record([])).subarray(0, 20)), undefined, 'cut short');
 });
 
 t.test('an encoder whose bytes the assembly does not reproduce is left to encode in the transaction', async (t) => {

@@ -14,6 +14,7 @@ import { handleDeleteObjects } from '../../../../daemon/ops/delete-objects.js';
 import type { OpsEnv } from '../../../../daemon/ops/env.js';
 import type { RequestContext } from '../../../../daemon/ops/types.js';
 import { DECODE_PARTS_PER_TURN } from '../../../../daemon/meta/record-encoding.js';
+import { FILES_RELEASED_PER_COMMIT } from '../../../../daemon/meta/store-deletes.js';
 import { RECORD_VERSION, type ObjectRecord, type PartRecord } from '../../../../daemon/meta/records.js';
 import { clientVersionId } from '../../../../daemon/meta/versions.js';
 import type { MetaStore } from '../../../../daemon/meta/store.js';
@@ -57,6 +58,39 @@ function countParts(decoder: Decoder): () => number {
   return () => n;
 }
 
+/**
+ * Counts the data files `m`'s deletes release (the deletion queue's add, as the key writes call
+ * it: queued, or spilled to a batch past a commit's first 500), what each removed version costs
+ * its commit besides its records (store-key-writes.ts releaseFiles). Not the batch sweep's
+ * moves into the queue, which call the queue's own add.
+ */
+function filesReleased(m: MetaStore): () => number {
+  const tables = (m as unknown as { keyTables: { gc: { add(files: string[]): void } } }).keyTables;
+  const gc = tables.gc;
+  let n = 0;
+  tables.gc = new Proxy(gc, {
+    get(target, name) {
+      if (name === 'add') return (files: string[]) => ((n += files.length), target.add(files));
+      const v = Reflect.get(target, name, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return () => n;
+}
+
+/** countByTurn of `count`, and `also`'s growth between the same looks (a look each turn, and one right after it that sees none). */
+async function countTwoByTurn<T>(count: () => number, also: () => number, run: () => Promise<T>): Promise<{ turns: number[]; also: number[]; result: T }> {
+  const alsoTurns: number[] = [];
+  let at = also();
+  const { turns, result } = await countByTurn(() => {
+    const n = also();
+    alsoTurns.push(n - at);
+    at = n;
+    return count();
+  }, run);
+  return { turns, also: alsoTurns, result };
+}
+
 /** `m` as the handler's store, counting its deleteObjects calls (one a commit). */
 function countingCommits(m: MetaStore): { meta: MetaStore; commits: () => number } {
   let n = 0;
@@ -71,15 +105,19 @@ function countingCommits(m: MetaStore): { meta: MetaStore; commits: () => number
 }
 
 for (const versioned of [false, true]) {
-  t.test(`${versioned ? 'versioned' : 'unversioned'}: ${KEYS} objects of ${PARTS} parts: at most ${DECODE_PARTS_PER_TURN} parts decoded a turn; each answered as deleted, in order`, async (t) => {
+  t.test(`${versioned ? 'versioned' : 'unversioned'}: ${KEYS} objects of ${PARTS} parts: at most ${DECODE_PARTS_PER_TURN} parts decoded and ${FILES_RELEASED_PER_COMMIT} files released a turn; each answered as deleted, in order`, async (t) => {
     const m = openStore(t);
     await m.createBucket('b');
     if (versioned) await m.updateBucket('b', (b) => ({ ...b, versioning: 'Enabled' as const }));
     for (let i = 0; i < KEYS; i++) await m.putObject('b', keyOf(i), multipart());
     const decoded = partsDecoded(m);
+    const released = filesReleased(m);
     const objects = Array.from({ length: KEYS }, (_, i) => `<Object><Key>${keyOf(i)}</Key></Object>`).join('');
-    const { turns, result } = await countByTurn(decoded, () => handleDeleteObjects({ meta: m, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects)));
-    t.ok(most(turns) <= DECODE_PARTS_PER_TURN, `at most ${DECODE_PARTS_PER_TURN} parts decoded a turn (most: ${most(turns)})`);
+    const { turns: partsByTurn, also: filesByTurn, result } = await countTwoByTurn(decoded, released, () => handleDeleteObjects({ meta: m, config: { rootUser: 'root', region: 'us-east-1' } } as unknown as OpsEnv, ctx('b', objects)));
+    t.ok(most(partsByTurn) <= DECODE_PARTS_PER_TURN, `at most ${DECODE_PARTS_PER_TURN} parts decoded a turn (most: ${most(partsByTurn)})`);
+    // Unversioned, each object's 500 files go (~60,000 in a commit cut by bytes alone); versioned, none (a marker each).
+    t.ok(most(filesByTurn) <= FILES_RELEASED_PER_COMMIT, `at most ${FILES_RELEASED_PER_COMMIT} files released a turn (most: ${most(filesByTurn)})`);
+    t.equal(filesByTurn.reduce((a, b) => a + b, 0), versioned ? 0 : KEYS * PARTS, 'every file of the objects released, once');
     const body = String(result.body);
     t.notMatch(body, '<Error>');
     const answered = [...body.matchAll(/<Deleted><Key>([^<]*)<\/Key>(?:<DeleteMarker>true<\/DeleteMarker><DeleteMarkerVersionId>([^<]*)<\/DeleteMarkerVersionId>)?<\/Deleted>/g)];
@@ -185,15 +223,19 @@ for (const [parts, bound] of [[1500, DECODE_PARTS_PER_TURN], [400, IN_COMMIT_PAR
 // A key of more versions than a listing page is read, judged and removed a page of its versions at
 // a time (lifecycle-versions.ts): those pages were read whole, parts and all, and each commit read
 // its page again the same way, 100 versions of 500 parts (~6.5 MB of records) decoded in one turn.
-t.test('lifecycle: one key of 130 versions of 500 parts (more than a page): at most 500 parts decoded a turn; every noncurrent version removed', async (t) => {
+t.test(`lifecycle: one key of 130 versions of 500 parts (more than a page): at most 500 parts decoded and ${FILES_RELEASED_PER_COMMIT} files released a turn; every noncurrent version removed`, async (t) => {
   const m = openStore(t);
   await m.createBucket('b');
   await m.updateBucket('b', (b) => ({ ...b, versioning: 'Enabled' as const, lifecycle: parseLifecycle(Buffer.from(noncurrentRule)) }));
   for (let i = 0; i < 130; i++) await m.putObject('b', 'hot', multipart(PARTS));
   const decoded = partsDecodedBoth(m);
+  const released = filesReleased(m);
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
-  const { turns, result } = await countByTurn(decoded, () => new LifecycleScanner(m, log, 3_600_000).scan(Date.now() + 3 * DAY));
+  const { turns, also: files, result } = await countTwoByTurn(decoded, released, () => new LifecycleScanner(m, log, 3_600_000).scan(Date.now() + 3 * DAY));
   t.ok(most(turns) <= DECODE_PARTS_PER_TURN, `at most ${DECODE_PARTS_PER_TURN} parts decoded a turn (most: ${most(turns)})`);
+  // Cut by records' bytes alone, a commit took a page of the key's versions (100, ~50,000 files).
+  t.ok(most(files) <= FILES_RELEASED_PER_COMMIT, `at most ${FILES_RELEASED_PER_COMMIT} files released a turn (most: ${most(files)})`);
+  t.equal(files.reduce((a, b) => a + b, 0), 129 * PARTS, 'the files of every noncurrent version released, once');
   t.equal(result.versions, 129, 'every noncurrent version removed');
   t.equal(m.keyVersions('b', 'hot').length, 1, 'the key keeps its current object only');
 });
