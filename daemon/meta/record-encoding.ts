@@ -193,44 +193,44 @@ function mapAt(b: Uint8Array, at: number): { n: number; first: number } | undefi
 const PARTS_KEY = Buffer.from([0xa5, ...Buffer.from('parts')]);
 
 /**
- * Whether `bytes` (a stored object record) surely holds no parts: a plain map of string keys,
- * walked to its end (its values skipped, not decoded: a few µs), with no `parts` among them. An
- * object stored inline (up to 256 KiB of data in its record) is such a record: the record caches
- * keep none (record-cache.ts), and decoding it is a copy. False for any record the walk cannot
- * read, as decodeAhead cannot.
+ * Where the value of `bytes`' `parts` key starts (a stored object record: a plain map of string
+ * keys, walked, the values skipped, not decoded: a few µs), -1 when the map has no such key,
+ * undefined for a record the walk cannot read (as decodeAhead cannot).
  */
-export function surelyNoParts(bytes: Uint8Array): boolean {
-  const map = mapAt(bytes, 0);
-  if (map === undefined) return false;
-  let at = map.first;
-  for (let i = 0; i < map.n; i++) {
-    if (bytes[at] === undefined || !isStr(bytes[at]!)) return false;
-    const valueAt = skip(bytes, at);
-    if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return false;
-    at = skip(bytes, valueAt);
-    if (at > bytes.length) return false;
-  }
-  return at === bytes.length;
-}
-
-/**
- * How many parts `bytes` (a stored object record) holds, read from its `parts` array's header
- * (the keys before it walked, their values skipped; the parts themselves not walked): 0 for a
- * record without parts; undefined for one the walk cannot read (as decodeAhead). A delete commit
- * counts with it the files it will release (store-deletes.ts commitEnd), a file a part.
- */
-export function partsCount(bytes: Uint8Array): number | undefined {
+function partsValueAt(bytes: Uint8Array): number | undefined {
   const map = mapAt(bytes, 0);
   if (map === undefined) return undefined;
   let at = map.first;
   for (let i = 0; i < map.n; i++) {
     if (bytes[at] === undefined || !isStr(bytes[at]!)) return undefined;
     const valueAt = skip(bytes, at);
-    if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return arrayAt(bytes, valueAt)?.n;
+    if (valueAt - at === PARTS_KEY.length && PARTS_KEY.equals(bytes.subarray(at, valueAt))) return valueAt;
     at = skip(bytes, valueAt);
     if (at > bytes.length) return undefined;
   }
-  return at === bytes.length ? 0 : undefined;
+  return at === bytes.length ? -1 : undefined;
+}
+
+/**
+ * Whether `bytes` (a stored object record) surely holds no parts: walked to its end, no `parts`
+ * among its keys. An object stored inline (up to 256 KiB of data in its record) is such a record:
+ * the record caches keep none (record-cache.ts), and decoding it is a copy. False for any record
+ * the walk cannot read, as decodeAhead cannot.
+ */
+export function surelyNoParts(bytes: Uint8Array): boolean {
+  return partsValueAt(bytes) === -1;
+}
+
+/**
+ * How many parts `bytes` (a stored object record) holds, read from its `parts` array's header
+ * (the parts themselves not walked): 0 for a record without parts; undefined for one the walk
+ * cannot read (as decodeAhead). A delete commit counts with it the files it will release
+ * (store-deletes.ts commitEnd), a file a part.
+ */
+export function partsCount(bytes: Uint8Array): number | undefined {
+  const at = partsValueAt(bytes);
+  if (at === undefined) return undefined;
+  return at === -1 ? 0 : arrayAt(bytes, at)?.n;
 }
 
 /**

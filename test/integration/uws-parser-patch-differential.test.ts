@@ -38,14 +38,7 @@ uws.App().any('/*', (res, req) => {
   res.end(names.join(',') + '|' + JSON.stringify(req.getHeader('x-v')) + '|' + JSON.stringify(found));
 }).listen('127.0.0.1', 0, (s) => { process.stdout.write(String(uws.us_socket_local_port(s)) + '\\n'); });
 `;
-  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => {
-    child.kill();
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', (code) => reject(new Error(`echo server on ${binary} exited (${code})`)));
-  });
+  return serve(t, script, `echo server on ${binary}`);
 }
 
 /**
@@ -170,13 +163,18 @@ uws.App().any('/*', (res, req) => {
   });
 }).listen('127.0.0.1', 0, (s) => { process.stdout.write(String(uws.us_socket_local_port(s)) + '\\n'); });
 `;
+  return serve(t, script, `body server on ${binary}`);
+}
+
+/** Runs `script` (a uWS server that prints its port) in a child Node, ended at the test's teardown; resolves its port. */
+function serve(t: Test, script: string, what: string): Promise<number> {
   const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
     child.kill();
   });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', (code) => reject(new Error(`body server on ${binary} exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code})`)));
   });
 }
 
