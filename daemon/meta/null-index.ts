@@ -10,6 +10,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import { nullVersionOfKey, objectKey, SEP } from './keys.js';
 import type { ObjectRecord } from './records.js';
 import { stampOf } from './versions.js';
+import type { StoreState } from './state.js';
 
 /**
  * The key of bucket/key's gone null version's place: `bucket NUL key NUL`, which no object key
@@ -99,4 +100,54 @@ export class NullVersionIndex {
     }
     return n;
   }
+}
+
+/**
+ * Opens the null-version index of a store whose clean-shutdown token is `token` (`cleanStop`: the
+ * store is as that clean stop left it), rebuilt when it cannot be trusted (writable stores only;
+ * a read-only open goes without it then). Returns it and, when rebuilt, how many null versions
+ * it indexed.
+ *
+ * The index is complete when its mark is the clean-shutdown token (both are written in one
+ * transaction at a clean stop, recordShutdownToken, and when the index is built) and the store is
+ * as that clean stop left it (the marker names its last transaction). A store an earlier version
+ * wrote has no mark, or (it ran on a store this version had indexed) an older one than the token
+ * its clean stop left; one that crashed there leaves the marker naming an earlier transaction.
+ * Without a marker (this version's last stop was not clean, or left none: its start-up scan had
+ * not finished), nothing says who wrote since: an earlier version that consumed the marker and
+ * then crashed left the mark and token equal over an index it never kept, and versionId=null
+ * missed its null versions. Rebuilt then too (~2 s per million versions; a start without a marker
+ * scans the store's records anyway), in one synchronous transaction before the store is used.
+ * The places of gone null versions beside it (ListObjectVersions' `null` markers) hold only when
+ * no earlier version ran since: one that keeps the index but not them marks the index alone, and
+ * may have removed a null version since the place kept, which is then too old; they are then
+ * forgotten (a `null` marker whose version is gone lists its key again from the newest version).
+ */
+export function openNullVersionIndex(
+  root: RootDatabase,
+  state: StoreState,
+  token: string,
+  cleanStop: boolean,
+  readOnly: boolean,
+  versionKeys: () => Iterable<Buffer>,
+): { index: NullVersionIndex | undefined; rebuilt: number | undefined } {
+  const complete = state.nullIndexMark() === token && cleanStop;
+  const goneKept = complete && state.nullGoneMark() === token;
+  if (readOnly) return { index: complete ? new NullVersionIndex(root, goneKept) : undefined, rebuilt: undefined };
+  const index = new NullVersionIndex(root);
+  if (!complete) {
+    const rebuilt = root.transactionSync(() => {
+      const n = index.rebuild(versionKeys());
+      state.markNullIndex();
+      return n;
+    });
+    return { index, rebuilt };
+  }
+  if (!goneKept) {
+    root.transactionSync(() => {
+      index.forgetGone();
+      state.markNullGone();
+    });
+  }
+  return { index, rebuilt: undefined };
 }

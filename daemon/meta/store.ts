@@ -14,7 +14,7 @@ import { recordsNaming, type FileOwner } from './file-owners.js';
 import { MetaConflict, commitFailure, tolerateOrphanCommitRejections } from './commit-errors.js';
 import type { CleanMarker } from '../storage/clean-shutdown.js';
 import { StoreState } from './state.js';
-import { NullVersionIndex } from './null-index.js';
+import { NullVersionIndex, openNullVersionIndex } from './null-index.js';
 import { orAbsent } from './absent-table.js';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -158,40 +158,9 @@ export class MetaStore {
     const sameStore = marker !== undefined && marker.token !== '' && marker.token === token;
     this.cleanStop = sameStore && marker.txnId !== undefined && marker.txnId === openedTxnId;
     this.writtenSinceCleanStop = sameStore && !this.cleanStop;
-    // The null-version index is complete when its mark is the clean-shutdown token (both are
-    // written in one transaction at a clean stop, recordShutdownToken, and when the index is
-    // built) and the store is as that clean stop left it (the marker names its last transaction).
-    // A store an earlier version wrote has no mark, or (it ran on a store this version had
-    // indexed) an older one than the token its clean stop left; one that crashed there leaves the
-    // marker naming an earlier transaction. Without a marker (this version's last stop was not
-    // clean, or left none: its start-up scan had not finished), nothing says who wrote since: an
-    // earlier version that consumed the marker and then crashed left the mark and token equal
-    // over an index it never kept, and versionId=null missed its null versions. Rebuilt then too
-    // (~2 s per million versions; a start without a marker scans the store's records anyway).
-    const complete = this.state.nullIndexMark() === token && this.cleanStop;
-    // The places of gone null versions beside it (ListObjectVersions' `null` markers) hold only
-    // when no earlier version ran since: one that keeps the index but not them marks the index
-    // alone, and may have removed a null version since the place kept, which is then too old.
-    const goneKept = complete && this.state.nullGoneMark() === token;
-    if (opts.readOnly === true) {
-      this.nullVersions = complete ? new NullVersionIndex(this.root, goneKept) : undefined;
-    } else {
-      const index = (this.nullVersions = new NullVersionIndex(this.root));
-      // Rebuilt in one synchronous transaction before the store is used, and marked complete.
-      if (!complete) {
-        this.nullIndexRebuilt = this.root.transactionSync(() => {
-          const n = index.rebuild(this.versions.getKeys() as Iterable<Buffer>);
-          this.state.markNullIndex();
-          return n;
-        });
-      } else if (!goneKept) {
-        // A `null` marker whose version is gone then lists its key again from the newest version.
-        this.root.transactionSync(() => {
-          index.forgetGone();
-          this.state.markNullGone();
-        });
-      }
-    }
+    const nulls = openNullVersionIndex(this.root, this.state, token, this.cleanStop, opts.readOnly === true, () => this.versions.getKeys() as Iterable<Buffer>);
+    this.nullVersions = nulls.index;
+    this.nullIndexRebuilt = nulls.rebuilt;
     this.keyTables = { objects: this.objects, versions: this.versions, read: (n) => void (this.versionEntriesRead += n), gc: this.gc, nullVersions: this.nullVersions, current: (k) => this.currentRecords.get(k),
       version: (k) => this.versionRecords.get(k),
       remember: (table, k, bytes, record) => (table === 'objects' ? this.currentRecords : this.versionRecords).remember(k, bytes, record),
@@ -243,8 +212,8 @@ export class MetaStore {
         failed ??= { err };
       }
     };
+    // The sweeps (the deletion queue's among them: gc.close) stopped before the last commits.
     await settle(() => this.stopSweeping());
-    await settle(() => this.gc.close());
     // Acknowledged notification rows still waiting for their batched removal go first: a timer
     // firing after close would write to a closed environment.
     await settle(() => this.notifications.flush());
@@ -533,13 +502,11 @@ export class MetaStore {
   }
 
   /** A page of them, and a count of those newer than a stamp (store-key-versions.ts). */
-  keyVersionsPage(bucket: string, key: string, opts: { below?: number; limit: number }): VersionEntry[] {
-    return keyVersionsPage(this.keyTables, bucket, key, opts);
-  }
   /**
-   * keyVersionsPage's versions without their data and parts (listed-record.ts): lifecycle judges a
-   * key's versions by metadata, and a page of 100 versions of 500 parts read whole was 50,000
-   * parts decoded in one turn of the event loop, and again in the commit that judged it.
+   * Up to `limit` versions of bucket/key newest first, without their data and parts
+   * (listed-record.ts): lifecycle judges a key's versions by metadata, and a page of 100 versions
+   * of 500 parts read whole was 50,000 parts decoded in one turn of the event loop, and again in
+   * the commit that judged it.
    */
   keyVersionsPageWithoutData(bucket: string, key: string, opts: { below?: number; limit: number }): Array<VersionEntry<ListedRecord>> {
     return keyVersionsPage(this.keyTablesWithoutData, bucket, key, opts);
