@@ -132,12 +132,18 @@ export class RecordCache {
    * walk cannot read is left to get(). Returns the bytes decoded (0 when none was).
    */
   async prefetch(k: Buffer): Promise<number> {
-    if (!this.wantsPrefetch(k)) return 0;
+    return this.wantsPrefetch(k) ? ((await this.#decodeAndKeep(k, false))?.bytes ?? 0) : 0;
+  }
+
+  /** prefetch's work: the record under `k` decoded ahead and kept (pinned, when asked); its bytes' length and whether it is kept now, or undefined when none is stored. */
+  async #decodeAndKeep(k: Buffer, pinned: boolean): Promise<{ bytes: number; id: string | undefined } | undefined> {
     const bytes = this.#bytes.getBinary(k);
-    if (bytes === undefined) return 0;
+    if (bytes === undefined) return undefined;
     const record = await decodeAhead(this.#decoder, bytes);
-    if (record !== undefined) this.#keep(k.toString('latin1'), bytes, record);
-    return bytes.length;
+    if (record === undefined) return { bytes: bytes.length, id: undefined };
+    const id = k.toString('latin1');
+    this.#keep(id, bytes, record, pinned);
+    return { bytes: bytes.length, id: this.#kept.has(id) ? id : undefined };
   }
 
   /**
@@ -146,14 +152,7 @@ export class RecordCache {
    * KEPT_BYTES_MAX. Returns the id to unpin, undefined when none is kept.
    */
   async prefetchPinned(k: Buffer): Promise<string | undefined> {
-    if (!this.wantsPrefetch(k)) return this.pin(k);
-    const bytes = this.#bytes.getBinary(k);
-    if (bytes === undefined) return undefined;
-    const record = await decodeAhead(this.#decoder, bytes);
-    if (record === undefined) return undefined;
-    const id = k.toString('latin1');
-    this.#keep(id, bytes, record, true);
-    return this.#kept.has(id) ? id : undefined;
+    return this.wantsPrefetch(k) ? (await this.#decodeAndKeep(k, true))?.id : this.pin(k);
   }
 
   /**

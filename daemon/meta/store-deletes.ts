@@ -32,9 +32,9 @@ export const FILES_RELEASED_PER_COMMIT = 5_000;
 import type { BucketRecord, ObjectRecord, VersionedDelete } from './records.js';
 import type { ListedRecord } from './listed-record.js';
 import { keyRangeEnd, keyVersionsPage } from './store-key-versions.js';
-import { deleteOne, findVersion, versionsADeleteReads, type KeyWriteTables } from './store-key-writes.js';
+import { deleteOne, findVersion, versionsADeleteReads, versionStamp, type KeyWriteTables } from './store-key-writes.js';
 import { versionPrefix } from './keys.js';
-import { NULL_VERSION, stampOf, stampOfId, versionsFingerprint } from './versions.js';
+import { NULL_VERSION, stampOf, versionsFingerprint } from './versions.js';
 
 /** What of MetaStore the deletes use. */
 export interface DeleteTables {
@@ -83,12 +83,13 @@ export class ObjectDeletes {
     // Those a cache keeps already: pinned first.
     const kept: Array<[RecordCache, Buffer]> = [];
     const pins = new Map<RecordCache, { ids: string[]; bytes: number }>();
-    const hold = (cache: RecordCache, k: Buffer, id: string | undefined): void => {
+    // `bytes`: the record's stored length as decodeCost counted it (read once, by the caller).
+    const hold = (cache: RecordCache, bytes: number, id: string | undefined): void => {
       if (id === undefined) return;
       let mine = pins.get(cache);
       if (mine === undefined) pins.set(cache, (mine = { ids: [], bytes: 0 }));
       mine.ids.push(id);
-      mine.bytes += cache.decodeCost(k).kept;
+      mine.bytes += bytes;
     };
     const release = (): void => {
       for (const [cache, mine] of pins) cache.unpin(mine.ids);
@@ -108,7 +109,10 @@ export class ObjectDeletes {
       }
     };
     const decode = async (): Promise<void> => {
-      for (const [cache, k] of kept) hold(cache, k, cache.pin(k));
+      for (const [cache, k] of kept) {
+        const id = cache.pin(k);
+        if (id !== undefined) hold(cache, cache.decodeCost(k).kept, id);
+      }
       let bytes = 0;
       for (const [cache, k] of wanted) {
         // Stopped before the caches would drop one decoded here (least recently used first): the
@@ -118,7 +122,7 @@ export class ObjectDeletes {
         bytes += cost;
         if (bytes > KEPT_BYTES_MAX) break;
         await cache.room(cost, pins.get(cache)?.bytes ?? 0);
-        hold(cache, k, await cache.prefetchPinned(k));
+        hold(cache, cost, await cache.prefetchPinned(k));
       }
     };
     if (items.length > LOOKED_AT_ONCE) {
@@ -163,7 +167,7 @@ export class ObjectDeletes {
     const s = this.#s;
     const current = objectKey(bucket, i.key);
     const version = (id: string): Buffer | undefined => {
-      const vs = id === NULL_VERSION ? s.keyTables.nullVersions?.stamp(bucket, i.key) : stampOfId(id);
+      const vs = versionStamp(s.keyTables, bucket, i.key, id);
       return vs === undefined ? undefined : versionKeyOf(bucket, i.key, vs, id);
     };
     if (i.versionId !== undefined) {

@@ -62,13 +62,21 @@ function newestStamp(t: KeyWriteTables, bucket: string, key: string): number {
  */
 export function versionsADeleteReads(t: KeyWriteTables, bucket: string, key: string, versionId: string | undefined): Buffer[] {
   const out = versionKeys(t, bucket, key, versionPrefix(bucket, key), 2);
-  const id = versionId ?? NULL_VERSION;
-  const vs = id === NULL_VERSION ? t.nullVersions?.stamp(bucket, key) : stampOfId(id);
+  const vs = versionStamp(t, bucket, key, versionId ?? NULL_VERSION);
   if (vs !== undefined) {
     const at = versionKeyOf(bucket, key, vs, '');
     out.push(...versionKeys(t, bucket, key, at, 2), ...versionKeys(t, bucket, key, at, 1, true));
   }
   return out;
+}
+
+/**
+ * The stamp of version `versionId` of bucket/key, its place in the versions table: the one its id
+ * carries, or for `null` the null-version index's (undefined without the index, or when the key has
+ * no null version there).
+ */
+export function versionStamp(t: Pick<KeyWriteTables, 'nullVersions'>, bucket: string, key: string, versionId: string): number | undefined {
+  return versionId === NULL_VERSION ? t.nullVersions?.stamp(bucket, key) : stampOfId(versionId);
 }
 
 /** The newest entry of the versions table for bucket/key. */
@@ -82,11 +90,8 @@ export function firstVersion(t: KeyWriteTables, bucket: string, key: string): { 
 
 /** The entry of the versions table holding version `versionId` (`null` too) of bucket/key. */
 export function findVersion(t: KeyWriteTables, bucket: string, key: string, versionId: string): { k: Buffer; rec: ObjectRecord } | undefined {
-  let vs: number | undefined;
-  if (versionId === NULL_VERSION) {
-    if (t.nullVersions === undefined) return storedVersions(t, bucket, key).find((v) => v.rec.versionId === undefined);
-    vs = t.nullVersions.stamp(bucket, key);
-  } else vs = stampOfId(versionId);
+  if (versionId === NULL_VERSION && t.nullVersions === undefined) return storedVersions(t, bucket, key).find((v) => v.rec.versionId === undefined);
+  const vs = versionStamp(t, bucket, key, versionId);
   if (vs === undefined) return undefined;
   const k = versionKeyOf(bucket, key, vs, versionId);
   const rec = t.version(k);
