@@ -1,14 +1,10 @@
 // auth/bucket-policy.ts on its own: the elements that name what a statement does not cover
 // (NotAction, NotResource, NotPrincipal), as IAM takes them. The rest: bucket-policy.test.ts.
 import t from 'tap';
-import { allowsAnonymous, decide, isPublic, namedUsers, parseBucketPolicy, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
+import { decide, isPublic, namedUsers, parseBucketPolicy, parseIdentityPolicy } from '../../../../daemon/auth/bucket-policy.js';
 import { thrownCode as code } from '../../../helpers/errors.js';
+import { allow, ask, B, doc } from '../../../helpers/policy-doc.js';
 
-const B = 'pics';
-const doc = (...Statement: unknown[]): string => JSON.stringify({ Version: '2012-10-17', Statement });
-const allow = (Action: unknown, Resource: unknown, extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Principal: { AWS: ['*'] }, Action, Resource, ...extra });
-const ask = (policy: string, action: string, resource: string, context: Record<string, string> = {}): boolean =>
-  allowsAnonymous(parseBucketPolicy(policy, B), { action, resource, context: new Map(Object.entries(context)) });
 
 t.test('NotAction and NotResource: the statement applies to what they do not name', async (t) => {
   const O = `arn:aws:s3:::${B}/*`;

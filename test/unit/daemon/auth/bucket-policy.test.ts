@@ -4,12 +4,8 @@
 import t from 'tap';
 import { allowsAnonymous, decide, isPublic, namedUsers, parseBucketPolicy, parseIdentityPolicy, principalUser } from '../../../../daemon/auth/bucket-policy.js';
 import { thrownCode as code } from '../../../helpers/errors.js';
+import { allow, ask, B, doc } from '../../../helpers/policy-doc.js';
 
-const B = 'pics';
-const doc = (...Statement: unknown[]): string => JSON.stringify({ Version: '2012-10-17', Statement });
-const allow = (Action: unknown, Resource: unknown, extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Principal: { AWS: ['*'] }, Action, Resource, ...extra });
-const ask = (policy: string, action: string, resource: string, context: Record<string, string> = {}): boolean =>
-  allowsAnonymous(parseBucketPolicy(policy, B), { action, resource, context: new Map(Object.entries(context)) });
 
 t.test('mc anonymous set download: read and list, nothing else', async (t) => {
   const p = doc(allow(['s3:GetBucketLocation', 's3:ListBucket'], [`arn:aws:s3:::${B}`]), allow(['s3:GetObject'], [`arn:aws:s3:::${B}/*`]));
