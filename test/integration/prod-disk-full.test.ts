@@ -169,6 +169,10 @@ t.test('S3_MIN_FREE_DISK=0: uploads run into ENOSPC, get 507, and leave everythi
   t.same(uploads.Uploads ?? [], [], 'AbortMultipartUpload works on the full disk');
 
   t.equal(d.proc.exitCode, null, 'the daemon is still running');
+  // Readiness says whether to send traffic here: reads, listings and deletes go on (the probe's
+  // empty file needs an inode, not a block), as on MinIO, whose readiness has no disk check.
+  const ready = await raw(d.port, { method: 'GET', path: '/minio/health/ready', sign: false });
+  t.equal(ready.status, 200, '/minio/health/ready stays 200 on the full disk (docs/operations.md, Full disks)');
   await expectAllReadable(t, s3, bucket, acked, 'on the full disk');
   t.same(tempFiles(d.dataDir), [], 'no temp files');
   const logs = d.jsonLogs();
