@@ -159,7 +159,12 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
       throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
     }
   }
-  const extra = [...fields.keys()].filter((f) => !exempt(f) && !covered.has(f));
+  // The bucket is a field of every form, given by the URL if not in the form, so it needs its
+  // condition as the others do: S3 refuses a policy without one ("Extra input fields: bucket",
+  // aws/aws-sdk-php#3292), where s3d took it, a signed form then fit for any bucket the signer
+  // could write to. The SDKs' presigned-post helpers (boto3, the JavaScript SDK, minio-go,
+  // minio-js) always write one.
+  const extra = [...new Set(['bucket', ...fields.keys()])].filter((f) => !exempt(f) && !covered.has(f));
   if (extra.length > 0) throw extraFields(extra);
   const unconditionedSse = [...fields.keys()].filter((f) => f.startsWith(SSE_FIELDS) && !covered.has(f));
   return { accessKeyId, ...(lengthRange ? { lengthRange } : {}), ...(unconditionedSse.length > 0 ? { unconditionedSse } : {}) };

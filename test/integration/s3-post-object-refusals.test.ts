@@ -60,6 +60,9 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
     { what: 'Signature V2 with an unknown access key', status: 403, codes: ['InvalidAccessKeyId'], form: (key) => plainForm(key, { v2: true, accessKey: 'AKIANOSUCHUSER00000', secret: 'whatever' }) },
     { what: 'expired policy', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { expiration: new Date(Date.now() - 60_000) }) },
     { what: 'key outside starts-with', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { conditions: [['starts-with', '$key', 'allowed/']] }) },
+    // The bucket (the URL's) needs its condition as every field does: S3 refuses the policy.
+    { what: 'no bucket condition', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { bucket: null }) },
+    { what: 'no bucket condition (Signature V2)', status: 403, codes: ['AccessDenied'], form: (key) => plainForm(key, { bucket: null, v2: true }) },
     {
       what: 'Content-Type not the one the policy wants',
       status: 403,
@@ -177,6 +180,10 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
     }
     t.equal(await headCode(s3, bucket, `fresh/${i}.bin`), 'NotFound/404', `${c.what}: nothing stored`);
   }
+
+  // S3's words, naming the bucket (aws/aws-sdk-php#3292).
+  const noBucketCondition = await postForm(plain, bucket, plainForm('fresh/no-bucket.bin', { bucket: null }));
+  t.equal(xmlField(noBucketCondition.body, 'Message'), 'Invalid according to Policy: Extra input fields: bucket', 'no bucket condition: the bucket is the extra field');
 
   // S3 names the field and how many files the form had.
   const noFile = await postForm(plain, bucket, plainForm('fresh/no-file.bin', {}, [], null));

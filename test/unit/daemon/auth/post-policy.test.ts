@@ -16,10 +16,15 @@ function b64(policy: unknown): string {
   return Buffer.from(JSON.stringify(policy)).toString('base64');
 }
 
-/** A V4-signed form: the policy's conditions must name the signing fields too. */
-function v4Form(conditions: unknown[], fields: Record<string, string>, expiration = '2026-11-30T13:00:00.000Z'): Map<string, string> {
+/**
+ * A V4-signed form: the policy's conditions must name the signing fields too, and the bucket (the
+ * URL's, `photos`), which is added as the SDKs add it unless the conditions name it or
+ * `bucketCondition` is false.
+ */
+function v4Form(conditions: unknown[], fields: Record<string, string>, expiration = '2026-11-30T13:00:00.000Z', bucketCondition = true): Map<string, string> {
   const base = { 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': CRED, 'x-amz-date': '20261130T120000Z' };
-  const all = [...conditions, { 'x-amz-algorithm': base['x-amz-algorithm'] }, { 'x-amz-credential': CRED }, { 'x-amz-date': base['x-amz-date'] }];
+  const namesBucket = JSON.stringify(conditions).toLowerCase().includes('bucket');
+  const all = [...conditions, ...(bucketCondition && !namesBucket ? [{ bucket: 'photos' }] : []), { 'x-amz-algorithm': base['x-amz-algorithm'] }, { 'x-amz-credential': CRED }, { 'x-amz-date': base['x-amz-date'] }];
   const policy = b64({ expiration, conditions: all });
   const sig = createHmac('sha256', deriveSigningKey('secret-key-1', '20261130', 'us-east-1', 's3')).update(policy).digest('hex');
   return new Map(Object.entries({ ...base, ...fields, policy, 'x-amz-signature': sig }).map(([k, v]) => [k.toLowerCase(), v]));
@@ -174,6 +179,17 @@ t.test('every form field needs a condition, except the exempt ones', async (t) =
   } catch (err) {
     t.match((err as Error).message, /Extra input fields: x-amz-meta-owner/);
   }
+  // The bucket is a field of every form (the URL's when the form has none): a policy must name it,
+  // as S3 answers (aws/aws-sdk-php#3292; ceph s3-tests' test_post_object_missing_policy_condition).
+  for (const fields of [{ key: 'k' }, { key: 'k', bucket: 'photos' }] as Array<Record<string, string>>) {
+    try {
+      verifyPostPolicy(v4Form([{ key: 'k' }], fields, undefined, false), creds, opts);
+      t.fail('a policy without a bucket condition was accepted');
+    } catch (err) {
+      t.same([(err as { code: string }).code, (err as Error).message], ['AccessDenied', 'Invalid according to Policy: Extra input fields: bucket'], `no bucket condition, ${fields.bucket === undefined ? 'no' : 'a'} bucket field`);
+    }
+  }
+  t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }, ['starts-with', '$bucket', 'pho']], { key: 'k' }), creds, opts)), 'ok', 'a starts-with condition on the bucket names it too');
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k', 'x-ignore-submit': 'Upload', file: 'x' }), creds, opts)), 'ok', 'x-ignore-* and file are exempt');
   t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }, ['starts-with', '$success_action_status', '']], { key: 'k', success_action_status: '201' }), creds, opts)), 'ok');
 });
