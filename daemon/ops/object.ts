@@ -5,7 +5,7 @@ import type { DataFile } from '../storage/files.js';
 import type { VersionedDelete } from '../meta/store.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { mayList, requesterJudge } from './policy.js';
-import { filesOf, type ObjectRecord } from '../meta/records.js';
+import { filesOf, type ObjectRecord, type PartRecord } from '../meta/records.js';
 import { newObjectRecord } from './new-object.js';
 import { clientETag, createObjectEncryption, refuseCustomerKey, sseResponseHeaders, unsealForRead } from '../sse/object-encryption.js';
 import { checksumTypes, openChecksums, openPartChecksums } from '../sse/checksums.js';
@@ -240,6 +240,17 @@ export function partRange(rec: ObjectRecord, partNumber: string): { start: numbe
   return { start, end: start + rec.parts[n - 1]!.size - 1, count: rec.parts.length };
 }
 
+/** The part whose bytes are exactly [start, end] (inclusive), if the range is one part's. */
+function alignedPart(parts: readonly PartRecord[], start: number, end: number): PartRecord | undefined {
+  let offset = 0;
+  for (const p of parts) {
+    if (offset > start) return undefined;
+    if (offset === start && p.size === end - start + 1) return p;
+    offset += p.size;
+  }
+  return undefined;
+}
+
 /** Objects with up to this many data files in the range read have them all opened up front. */
 const OPEN_AHEAD_MAX = 4;
 
@@ -463,10 +474,13 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
           // Checksums describe the whole object: a partial body must not claim them. A Range that
           // covers the whole object (`bytes=0-`, one past the end, a suffix as long) sends it
           // whole, and its checksums with it, as S3 does. A whole part of a multipart object has
-          // a checksum of its own (its upload's algorithm), as on S3.
+          // a checksum of its own (its upload's algorithm), as on S3, asked for by partNumber or by
+          // a Range that is exactly that part's bytes ("a part number or byte range that aligns
+          // with a single part", S3's user guide): the aws CLI's and boto3's ranged downloads of
+          // an object they uploaded use the same part size and validate each range against it.
           const wholeRange = partNumber === null && start === 0 && end === rec.size - 1;
           const partial = (status === 206 && !wholeRange) || (partNumber !== null && rec.parts !== undefined);
-          const part = partial && partNumber !== null ? rec.parts?.[Number(partNumber) - 1] : undefined;
+          const part = !partial || rec.parts === undefined ? undefined : partNumber !== null ? rec.parts[Number(partNumber) - 1] : alignedPart(rec.parts, start, end);
           // A part of a COMPOSITE object: its own checksum, typed COMPOSITE, as S3 answers it. A
           // part of a FULL_OBJECT object: none (S3 shows none: the parts' CRCs are not the
           // object's), unless it is the whole object, which shows the object's own. A part of an
