@@ -78,14 +78,17 @@ function partsPage(rec: ObjectRecord, maxParts: number, marker: number): { page:
 }
 
 /**
- * Whether the part list shows parts: only for an object with a checksum of its own. "If an
- * additional checksum … isn't applied to the object specified in the request, the response doesn't
- * return the Part element" (S3's GetObjectAttributesParts, general purpose buckets). The parts of
- * an upload created without a checksum algorithm may still have checksums (the SDKs send a CRC32
- * with every part by default), but the object has none: S3 answers the part count alone.
+ * Whether the part list shows parts: only for an object with a COMPOSITE checksum, the one formed
+ * of its parts'. "If an additional checksum … isn't applied to the object specified in the
+ * request, the response doesn't return the Part element" (S3's GetObjectAttributesParts, general
+ * purpose buckets). The parts of an upload created without a checksum algorithm may still have
+ * checksums (the SDKs send a CRC32 with every part by default), but the object has none: S3
+ * answers the part count alone. So it does for a FULL_OBJECT object, whose checksum is the whole
+ * object's (LocalStack's AWS-checked tests, localstack#12764), as GET and HEAD with partNumber
+ * show none of its parts' checksums; s3d listed its parts and their CRCs.
  */
 function listsParts(rec: ObjectRecord): boolean {
-  return Object.keys(checksumTypes(rec)).length > 0;
+  return Object.values(checksumTypes(rec)).includes('COMPOSITE');
 }
 
 function partsXml(rec: ObjectRecord, maxParts: number, marker: number, objectKey: Buffer | undefined): XmlObject {

@@ -215,13 +215,14 @@ t.test('encrypted objects\u2019 checksums are sealed in the store, and every rea
     const a = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'], ...readInput(e.kind) }));
     t.equal(sumOf(a.Checksum ?? {}, e.alg), e.value.replace(/-\d+$/, ''), `GetObjectAttributes ${key}: Checksum`);
     if (e.parts) {
-      t.same(a.ObjectParts?.Parts?.map((p) => sumOf(p, e.alg)), e.parts, `GetObjectAttributes ${key}: the part checksums`);
+      // A COMPOSITE object's parts show their own checksums; a FULL_OBJECT object's of two parts
+      // none (GetObjectAttributes answers its part count alone), as on S3.
+      const composed = /-\d+$/.test(e.value);
+      t.same(a.ObjectParts?.Parts?.map((p) => sumOf(p, e.alg)), composed ? e.parts : undefined, `GetObjectAttributes ${key}: ${composed ? 'the part checksums' : 'no parts (FULL_OBJECT)'}`);
       // The last part: the 4,000 bytes of part 2 (5 MiB in part 1, read for a header only, cost
       // 40 MiB of TLS and decryption over the eight two-part objects); UploadPartCopy's has one.
       const n = e.parts.length;
       const lastPart = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: n, ChecksumMode: 'ENABLED', ...readInput(e.kind) }));
-      // A COMPOSITE object's part shows its own checksum; a FULL_OBJECT object's of two parts none, as on S3.
-      const composed = /-\d+$/.test(e.value);
       t.equal(sumOf(lastPart, e.alg), composed ? e.parts[n - 1] : undefined, `GET ${key} partNumber=${n}: ${composed ? 'the part\'s checksum' : 'no checksum (FULL_OBJECT)'}`);
       await bodyBytes(lastPart);
     }
@@ -300,7 +301,7 @@ t.test('records an earlier version wrote (checksums in clear, the SSE-C key MD5)
     t.ok((await bodyBytes(got)).equals(e.body), `old ${key}: and its bytes`);
     const a = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'], ...readInput(e.kind) }));
     t.equal(sumOf(a.Checksum ?? {}, e.alg), e.value.replace(/-\d+$/, ''), `old ${key}: GetObjectAttributes`);
-    if (e.parts) t.same(a.ObjectParts?.Parts?.map((p) => sumOf(p, e.alg)), e.parts, `old ${key}: the part checksums`);
+    if (e.parts) t.same(a.ObjectParts?.Parts?.map((p) => sumOf(p, e.alg)), /-\d+$/.test(e.value) ? e.parts : undefined, `old ${key}: the part checksums (a FULL_OBJECT object: none)`);
     if (e.kind === 'SSE-C') {
       t.equal(head.SSECustomerKeyMD5, md5Base64(customerKey), `old ${key}: the key MD5`);
       t.match(await s3Code(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))), /\/400$/, `old ${key}: HEAD without the key, 400`);
