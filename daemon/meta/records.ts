@@ -275,6 +275,14 @@ export interface UploadRecord {
    * Absent on an upload no part was stored for since (or by an earlier version): they are compared.
    */
   readonly partWrites?: number;
+  /**
+   * Who signed the CreateMultipartUpload, when not the root user: a user of S3_IAM_FILE (`user`,
+   * its access key), or temporary credentials (`session`, the session name, beside the user who
+   * assumed the role). ListMultipartUploads and ListParts name it as the upload's Initiator, as S3
+   * names an IAM user there by its ARN. Absent: the root user, an anonymous request (the Initiator
+   * is then the owner), or an upload created by an earlier version.
+   */
+  readonly initiator?: { readonly user: string; readonly session?: string };
 }
 
 /** Every data file a record points at (for gc and the orphan sweep). */

@@ -161,3 +161,8 @@ export function userArn(account: string, accessKey: string): string {
   return `arn:aws:iam::${account}:user/${accessKey}`;
 }
 
+/** Temporary credentials' ARN, as GetCallerIdentity gives it: the user who assumed the role, and the session's name. */
+export function assumedRoleArn(account: string, user: string, sessionName: string): string {
+  return `arn:aws:sts::${account}:assumed-role/${user}/${sessionName}`;
+}
+

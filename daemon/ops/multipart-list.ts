@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import type { BucketRecord, UploadRecord } from '../meta/records.js';
 import { requireBucket, requireBucketStill, type OpsEnv } from './env.js';
-import { owner, UPLOAD_ID_SHAPE } from './multipart.js';
+import { initiator, owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
 import { intParam, keyEncoder } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -42,7 +42,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const entries = new XmlWriter('ListMultipartUploadsResult', true);
   const parts: Buffer[] = [];
   const write = (u: UploadRecord): void => {
-    entries.open('Upload').text('Key', enc(u.key)).text('UploadId', u.id).element('Initiator', who).element('Owner', who).text('StorageClass', 'STANDARD').text('Initiated', isoDate(u.initiated));
+    entries.open('Upload').text('Key', enc(u.key)).text('UploadId', u.id).element('Initiator', initiator(env, u)).element('Owner', who).text('StorageClass', 'STANDARD').text('Initiated', isoDate(u.initiated));
     entries.elements(uploadChecksumElements(u), 'Upload').close('Upload');
   };
   const r = await uploadPage(env, seen, prefix, delimiter, keyMarker, uploadIdMarker, max, write, () => parts.push(entries.take()));

@@ -18,7 +18,7 @@ import { openPartChecksums, partChecksumFields, type Checksums } from '../sse/ch
 import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
 import { MAX_COPY_SOURCE, checkCopySourceKey, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
-import { metaError, requireBucket, requireSameBucket, type OpsEnv } from './env.js';
+import { accountId, assumedRoleArn, metaError, requireBucket, requireSameBucket, userArn, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag } from './object-headers.js';
@@ -48,6 +48,32 @@ function partTooLarge(size: number): S3Error {
  *  anonymous request admitted by a bucket policy has no identity of its own). */
 export function owner(env: OpsEnv): XmlObject {
   return { ID: env.config.rootUser, DisplayName: env.config.rootUser };
+}
+
+/**
+ * The signer of a CreateMultipartUpload as the upload keeps it (UploadRecord.initiator): a user
+ * of S3_IAM_FILE or temporary credentials; nothing for the root user and anonymous requests.
+ */
+function initiatorField(env: OpsEnv, ctx: RequestContext): Pick<UploadRecord, 'initiator'> {
+  if (ctx.accessKey === '' || ctx.accessKey === env.config.rootUser) return {};
+  const user = env.users?.().get(ctx.accessKey);
+  if (user === undefined) return {};
+  const session = user.session;
+  return { initiator: session === undefined ? { user: user.accessKey } : { user: session.parent, session: session.name ?? session.parent } };
+}
+
+/**
+ * An upload's Initiator, as ListMultipartUploads and ListParts name it: S3 gives an IAM user's
+ * ARN (and its name) there, the account's owner element only when the account itself started the
+ * upload. So a user's upload names the user (`arn:aws:iam::ACCOUNT:user/KEY`, as GetCallerIdentity
+ * does), temporary credentials their assumed-role ARN; the root user's, an anonymous one's, and one
+ * created before initiators were kept name the owner.
+ */
+export function initiator(env: OpsEnv, up: UploadRecord): XmlObject {
+  const i = up.initiator;
+  if (i === undefined) return owner(env);
+  const account = accountId(env);
+  return i.session === undefined ? { ID: userArn(account, i.user), DisplayName: i.user } : { ID: assumedRoleArn(account, i.user, i.session), DisplayName: `${i.user}/${i.session}` };
 }
 
 /**
@@ -171,6 +197,7 @@ export async function handleCreateMultipartUpload(env: OpsEnv, ctx: RequestConte
     initiated,
     ...fields,
     ...(enc ? { sse: enc.record } : {}),
+    ...initiatorField(env, ctx),
   };
   // In the bucket the request saw: one created again under its name meanwhile is another.
   await env.meta.createUpload(upload, (b) => requireSameBucket(bucket, b)).catch(metaError);
@@ -527,7 +554,7 @@ export async function handleListParts(env: OpsEnv, ctx: RequestContext): Promise
     Bucket: up.bucket,
     Key: up.key,
     UploadId: up.id,
-    Initiator: owner(env),
+    Initiator: initiator(env, up),
     Owner: owner(env),
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,

@@ -16,7 +16,7 @@ import { LONGEST_SESSION_S, type SessionTokens } from '../auth/sts.js';
 import { STS_TAG_SESSION } from '../auth/s3-actions.js';
 import { principalTags } from '../auth/users.js';
 import { isS3Error } from '../errors.js';
-import { accountId, userArn, type OpsEnv } from './env.js';
+import { accountId, assumedRoleArn, userArn, type OpsEnv } from './env.js';
 import { requestFacts, userMay } from './policy.js';
 import type { RequestContext, Result } from './types.js';
 import { escapeXmlText } from './xml.js';
@@ -187,10 +187,6 @@ function callerIdentity(env: OpsEnv, sessions: SessionTokens, ctx: RequestContex
     `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${escape(arn)}</Arn><UserId>${escape(userId)}</UserId><Account>${escape(acct)}</Account></GetCallerIdentityResult>` +
       `<ResponseMetadata><RequestId>${escape(ctx.requestId)}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
   );
-}
-
-function assumedRoleArn(acct: string, user: string, sessionName: string): string {
-  return `arn:aws:sts::${acct}:assumed-role/${user}/${sessionName}`;
 }
 
 function assumeRole(env: OpsEnv, sessions: SessionTokens, ctx: RequestContext, accessKey: string, params: ReadonlyMap<string, string>): Result {

@@ -7,12 +7,26 @@
 // role chaining (a refused RoleSessionName echoed with its CR and controls as references), a
 // parameter given twice with different values. A query signed as written (not re-encoded) is taken. Tokens outlive a restart, a new root secret revokes them, and a Deny on
 // aws:TokenIssueTime revokes the sessions issued before a time. GetCallerIdentity
-// names the root user, a user and a session as AWS names them (SDK, aws CLI, boto3).
+// names the root user, a user and a session as AWS names them (SDK, aws CLI, boto3), and so does
+// the Initiator of a multipart upload a session started.
 import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
-import { CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { Client as MinioClient } from 'minio';
@@ -257,6 +271,18 @@ t.test('GetCallerIdentity: the root user, a user and a session, as AWS names the
   t.equal(await stsCode(sts(c.AccessKeyId!, c.SecretAccessKey!, flip(c.SessionToken!)).send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an altered token is refused (as AWS STS refuses a token it cannot use)');
   t.equal(await stsCode(sts(APP.accessKey, 'wrong-secret').send(new GetCallerIdentityCommand({}))), 'SignatureDoesNotMatch/403', 'a wrong secret');
   t.equal(await stsCode(sts('nobody', 'nobody-secret').send(new GetCallerIdentityCommand({}))), 'InvalidClientTokenId/403', 'an unknown key');
+});
+
+t.test('a multipart upload started with temporary credentials names their assumed-role ARN as its Initiator', async (t) => {
+  const c = await assume(sts(UNTAGGED.accessKey, UNTAGGED.secretKey), { DurationSeconds: 900 });
+  const key = 'plain/initiated-by-session';
+  const up = await s3As(c).send(new CreateMultipartUploadCommand({ Bucket: B, Key: key }));
+  t.teardown(() => root.send(new AbortMultipartUploadCommand({ Bucket: B, Key: key, UploadId: up.UploadId })));
+  const expected = { ID: `arn:aws:sts::${ACCESS_KEY}:assumed-role/${UNTAGGED.accessKey}/tests`, DisplayName: `${UNTAGGED.accessKey}/tests` };
+  const listed = await root.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: key }));
+  t.same(listed.Uploads?.map((u) => [u.Initiator, u.Owner]), [[expected, { ID: ACCESS_KEY, DisplayName: ACCESS_KEY }]], 'ListMultipartUploads: the session as Initiator (the ARN GetCallerIdentity gives), the bucket owner as Owner');
+  const parts = await s3As(c).send(new ListPartsCommand({ Bucket: B, Key: key, UploadId: up.UploadId }));
+  t.same(parts.Initiator, expected, 'ListParts by the session: the same');
 });
 
 t.test("a bucket policy naming a user (the ARN GetCallerIdentity gives): its sessions act as it, within their session policy", async (t) => {

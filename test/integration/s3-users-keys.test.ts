@@ -3,8 +3,8 @@
 // SignatureDoesNotMatch, aws:SecureTransport over HTTP and HTTPS, form uploads (minio-js
 // presignedPostPolicy) and presigned URLs signed by a user, boto3 and the aws CLI with a user's
 // credentials (each skipped when missing), SIGHUP reloads (users added, removed and changed; a
-// broken file keeps the previous users), start-up refusals of broken files, the root user never
-// restricted, and secrets kept out of the log. What each policy admits, operation by operation:
+// broken file keeps the previous users), start-up refusals of broken files, a user's multipart
+// upload naming it as Initiator, the root user never restricted, and secrets kept out of the log. What each policy admits, operation by operation:
 // s3-users-policies.test.ts. The file's users and policies: test/helpers/users.ts.
 
 import t from 'tap';
@@ -13,12 +13,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -395,6 +398,30 @@ t.test('a broken S3_IAM_FILE: the daemon refuses to start, naming S3_IAM_FILE', 
   }
   // The control: a good file with a secret of exactly 8 characters starts (the main daemon did, with app-wo).
   t.equal(await s3Code(as('app-wo').send(new PutObjectCommand({ Bucket: B, Key: 'eight.txt', Body: '8' }))), 'ok', 'a secret of exactly 8 characters is accepted');
+});
+
+t.test("a user's multipart upload names the user as its Initiator, by ARN, as S3 names an IAM user; the root user's names the owner", async (t) => {
+  // S3's Initiator: 'If the principal is an IAM User, it provides a user ARN value' (API_Initiator);
+  // every upload named the root user here, whoever started it.
+  const owner = { ID: ACCESS_KEY, DisplayName: ACCESS_KEY };
+  const user = { ID: `arn:aws:iam::${ACCESS_KEY}:user/app-rw`, DisplayName: 'app-rw' };
+  const rw = as('app-rw');
+  const byUser = await rw.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'initiator/user' }));
+  const byRoot = await root.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'initiator/root' }));
+  t.teardown(async () => {
+    await root.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'initiator/user', UploadId: byUser.UploadId }));
+    await root.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'initiator/root', UploadId: byRoot.UploadId }));
+  });
+  for (const [who, client] of [['root', root], ['the user', rw]] as const) {
+    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: 'initiator/' }));
+    const upload = (key: string) => listed.Uploads?.find((u) => u.Key === key);
+    t.same([upload('initiator/user')?.Initiator, upload('initiator/user')?.Owner], [user, owner], `ListMultipartUploads by ${who}: the user's upload names the user, its Owner the bucket's`);
+    t.same([upload('initiator/root')?.Initiator, upload('initiator/root')?.Owner], [owner, owner], `ListMultipartUploads by ${who}: the root user's names the owner`);
+  }
+  const parts = await rw.send(new ListPartsCommand({ Bucket: B, Key: 'initiator/user', UploadId: byUser.UploadId }));
+  t.same([parts.Initiator, parts.Owner], [user, owner], "ListParts: the user's upload names the user");
+  const rootParts = await root.send(new ListPartsCommand({ Bucket: B, Key: 'initiator/root', UploadId: byRoot.UploadId }));
+  t.same([rootParts.Initiator, rootParts.Owner], [owner, owner], "ListParts: the root user's names the owner");
 });
 
 t.test('the root user is never restricted, and no secret reaches the log', async (t) => {
