@@ -17,6 +17,7 @@ import { xmlFields, type XmlObject } from './xml.js';
 import { XmlWriter } from './xml-writer.js';
 import { parseXmlOffLoop } from './xml-thread.js';
 import { deleteConditionFailure, parseDeleteConditions } from './object-headers.js';
+import { deleteSlices } from './delete-commits.js';
 import type { ObjectRecord } from '../meta/records.js';
 import type { VersionedDelete } from '../meta/store.js';
 
@@ -107,7 +108,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   // Every key S3 reports deleted is notified, present or not (as S3 and MinIO do).
   const events = valid.length === 0 ? undefined : requestEvents(env, ctx, bucket);
   // KEYS_DELETED_PER_COMMIT keys to a commit, fewer when their records of many parts would be more
-  // than the store decodes ahead of a commit (MetaStore.deleteCommitEnd: each of the rest was
+  // than the store decodes ahead of a commit (deleteSlices, MetaStore.deleteCommitEnd: each of the rest was
   // decoded whole in the commit's one turn), or the data files they release more than a commit
   // releases (5,000, all queued or batched in its turn), one after another: S3 promises no atomicity across
   // a batch's keys. A bucket deleted and created again while the document arrived is another:
@@ -116,9 +117,7 @@ export async function handleDeleteObjects(env: OpsEnv, ctx: RequestContext): Pro
   // they when a later commit fails otherwise (a disk error): a 500 for the whole request would
   // hide the keys already deleted, and a retry would put a second delete marker on each of them.
   const results: Array<VersionedDelete | undefined | { failed: S3Error }> = [];
-  for (let from = 0, end = 0; from < valid.length; from = end) {
-    end = await env.meta.deleteCommitEnd(ctx.bucket!, valid, from, KEYS_DELETED_PER_COMMIT);
-    const slice = valid.slice(from, end);
+  for await (const { from, items: slice } of deleteSlices(env.meta, ctx.bucket!, valid, { most: KEYS_DELETED_PER_COMMIT })) {
     const commit = env.meta.deleteObjects(ctx.bucket!, slice, events?.deleted(slice.map((v) => v.key)), (b) => requireSameBucket(bucket, b)).catch(metaError);
     if (from === 0) results.push(...(await commit));
     else {

@@ -27,6 +27,7 @@ import type { EventListeners } from '../notify/listen.js';
 import { bucketEvents, LIFECYCLE_ORIGIN } from './notification.js';
 import { Schedule } from '../schedule.js';
 import { removeKeyVersions, type KeyJudge } from './lifecycle-versions.js';
+import { deleteSlices } from './delete-commits.js';
 
 /**
  * Entries listed, judged and expired or removed per page, so per commit at most: a transaction's
@@ -109,11 +110,9 @@ export class LifecycleScanner {
           });
           // A commit per slice of the due keys: fewer than the page when their records of many
           // parts are more than the store decodes ahead of a commit, or the files they release more
-          // than one releases (MetaStore.deleteCommitEnd): 100 objects of 10,000 parts, ~160 MB of
-          // records, were decoded whole in one commit.
-          for (let from = 0, end = 0; from < due.length; from = end) {
-            end = await this.meta.deleteCommitEnd(bucket.name, due, from, due.length);
-            const slice = due.slice(from, end);
+          // than one releases (deleteSlices, MetaStore.deleteCommitEnd): 100 objects of 10,000
+          // parts, ~160 MB of records, were decoded whole in one commit.
+          for await (const { items: slice } of deleteSlices(this.meta, bucket.name, due)) {
             const events = bucketEvents(this.notify?.notifier, this.notify?.region ?? '', this.meta.getBucket(bucket.name), () => LIFECYCLE_ORIGIN, this.notify?.listeners);
             // Delete, or DeleteMarkerCreated in a versioned bucket; keys rewritten meanwhile send nothing.
             const n = await this.meta.deleteObjectsIfUnchanged(
@@ -206,26 +205,19 @@ export class LifecycleScanner {
       // A commit per slice of the due versions, a key's all in one (they were judged together, and
       // the commit judges the key again as a whole): fewer keys than the page when their records
       // of many parts are more than the store decodes ahead of a commit, or decodes in one, or
-      // their files more than one releases (MetaStore.deleteCommitEnd), as expiry's. A key whose versions alone are more is removed
+      // their files more than one releases (deleteSlices, MetaStore.deleteCommitEnd), as expiry's,
+      // never between two versions of one key (wholeKeys). A key whose versions alone are more is removed
       // a page of them at a time, each cut so (removeKeyVersions), as a key cut by the page is.
       // Cut only by the page, 50 keys of 1,500 parts (a version and the current object each)
       // had 244,500 parts decoded in the commit's one turn.
-      for (let from = 0, end = 0; from < due.length; from = end) {
-        end = await this.meta.deleteCommitEnd(bucket, due, from, due.length);
-        const key = due[end - 1]!.key;
-        if (end < due.length && due[end]!.key === key) {
-          // Back to the start of the key cut; or, that key the slice's first, on past its versions.
-          while (end > from && due[end - 1]!.key === key) end--;
-          if (end === from) {
-            while (end < due.length && due[end]!.key === key) end++;
-            await nextTurn();
-            const r = await removeKeyVersions(judge, key, now);
-            result.versions += r.removed;
-            if (r.stopped) return false;
-            continue;
-          }
+      for await (const { items: slice, oneKeyTooLarge } of deleteSlices(this.meta, bucket, due, { wholeKeys: true })) {
+        if (oneKeyTooLarge) {
+          await nextTurn();
+          const r = await removeKeyVersions(judge, slice[0]!.key, now);
+          result.versions += r.removed;
+          if (r.stopped) return false;
+          continue;
         }
-        const slice = due.slice(from, end);
         // A key written or pruned since it was judged keeps its versions until the next scan.
         const events = this.versionEvents(bucket, slice.map((d) => d.key));
         // Judged again in the commit, as expiries are (see pass).
