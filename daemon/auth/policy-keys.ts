@@ -1,5 +1,5 @@
-// The condition keys of the IAM policy language as s3d knows them (bucket-policy.ts parses and
-// judges policies with them): their names and spellings, which are numbers, dates, sets or ARNs,
+// The condition keys of the IAM policy language as s3d knows them (bucket-policy.ts and
+// policy-conditions.ts parse and judge policies with them): their names and spellings, which are numbers, dates, sets or ARNs,
 // the object-tag and session-tag key families, and which S3 actions have which keys. Pure: no I/O.
 import { STS_TAG_SESSION } from './s3-actions.js';
 

@@ -9,7 +9,7 @@
 // StringLike are false for that value, their negations true. Pure: no I/O.
 import { S3Error } from '../errors.js';
 
-/** The request's condition keys, asked by name (see ConditionContext in bucket-policy.ts). */
+/** The request's condition keys, asked by name (see ConditionContext in policy-conditions.ts). */
 export interface KeyLookup {
   get(key: string): string | readonly string[] | undefined;
 }

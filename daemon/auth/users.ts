@@ -78,7 +78,7 @@ export const CANNED_POLICIES: Readonly<Record<string, unknown>> = {
  * what earlier versions took: an IPv4-mapped aws:SourceIp range shorter than /96, a condition
  * operator that names no key (`"StringEquals": {}`, read as no condition), an operator not spelt
  * as IAM spells it (`stringequals`): a file written for them must neither stop the daemon starting
- * nor be refused on a reload. The first two allow nothing and in a Deny keep denying (bucket-policy.ts
+ * nor be refused on a reload. The first two allow nothing and in a Deny keep denying (policy-conditions.ts
  * holds); a mis-cased operator is the operator it names, as before. Undefined when the policy has
  * another fault.
  */

@@ -5,7 +5,7 @@
 // parameters, the tags a write sets and the tags of the object it acts on (read only when a
 // statement asks), a multipart upload's keys from its CreateMultipartUpload, and the keys a
 // request's body holds, known only once its handler has parsed it (`deferred`, bodyAllowed).
-import type { ConditionContext } from '../auth/bucket-policy.js';
+import type { ConditionContext } from '../auth/policy-conditions.js';
 import { ACTION_BOUND_KEYS, actionHasKey, AWS_REQUEST_TAG, EXISTING_TAG, LOCK_KEYS, REQUEST_TAG, TLS_VERSIONS } from '../auth/policy-keys.js';
 import { hasPresignParams, parseAmzDate, parseRequestDate } from '../auth/sigv4.js';
 import { hasV2PresignParams, isV2Authorization } from '../auth/sigv2.js';
@@ -293,7 +293,7 @@ export function checkContext(env: OpsEnv, req: RequestKeys, action: string, obje
 /**
  * The KMS key an x-amz-server-side-encryption-aws-kms-key-id names, as the write will read it
  * (normalizeKmsKeyId; `alias/aws/s3` the default key), for conditions on the key id
- * (bucket-policy.ts, holdsForKmsKey); undefined for one the write refuses, or without a KMS.
+ * (policy-conditions.ts, holdsForKmsKey); undefined for one the write refuses, or without a KMS.
  */
 function kmsKeyNamed(env: OpsEnv, sent: string): { name: string; isDefault: boolean } | undefined {
   const defaultName = env.kms?.defaultKeyName;

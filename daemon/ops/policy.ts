@@ -188,7 +188,7 @@ function policyOf(record: BucketRecord): BucketPolicy | undefined {
  * MalformedPolicy, root's excepted, until it is replaced or deleted. Also those whose policy names
  * IP ranges this version no longer takes (`::ffff:10.0.0.0/8`, which an earlier one read as
  * 10.0.0.0/8): those are read, the ranges `ranges`, whose conditions allow nothing and deny
- * everything (bucket-policy.ts holdsOne). And those with condition operators that name no key
+ * everything (policy-conditions.ts holdsOne). And those with condition operators that name no key
  * (`emptyConditions`, which PutBucketPolicy now refuses), read failing closed the same way, and
  * those with operators not spelt as IAM spells them (`miscasedOperators`: `stringequals`, which
  * PutBucketPolicy now refuses too), read as the operator they name, as before. Start-up logs them.
