@@ -1,5 +1,5 @@
 // When a certificate s3d presents is valid, and what to say when it is not, or soon will not be:
-// the TLS certificate the S3 endpoint serves (http/tls.ts, server.ts) and the client certificate
+// the TLS certificate the S3 endpoint serves (http/tls.ts, http/listener.ts) and the client certificate
 // s3d shows KES (kms/kes-config.ts). Both are looked at when loaded and twice a day (cli.ts), and
 // exported as metrics, so that an expiry is seen coming rather than met as an outage.
 

@@ -331,7 +331,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   keySweep.unref();
   // A daemon runs for months: the certificates it presents are looked at again twice a day.
   const certificateCheck = setInterval(() => {
-    server.reportTlsValidity();
+    server.listener.reportTlsValidity();
     reportKesCertificate();
   }, VALIDITY_CHECK_MS);
   certificateCheck.unref();
@@ -339,7 +339,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   const lastBackup = lastBackupReader(config.dataDir);
   const lastVerify = lastVerifyReader(config.dataDir);
   // The server is made below, and serves its certificate's expiry by the time anyone scrapes.
-  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), lastVerify: () => lastVerify.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.tlsCertificateExpiry } : {}) });
+  const metrics = new Metrics({ pool, kms, meta, objectKeys, files, disk, lifecycle, usage, notify: notifier, listeners, dataGate, lastBackup: () => lastBackup.read(), lastVerify: () => lastVerify.read(), ...(config.tls ? { tlsCertificateExpiry: () => server.listener.tlsCertificateExpiry } : {}) });
   let shuttingDown = false;
   const kmsReady = kmsReadiness(kms);
   const writeProbe = new WriteProbe(join(files.root, 'tmp'), { log });
@@ -498,7 +498,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
     // recovers once the module is back (an upgrade in place that was not finished).
     const selfTest = pool.selfTest().catch((err: unknown) => log.error({ err }, 'crypto worker self-test failed at start-up: requests that need a worker fail (500) until one loads its module'));
     await withDeadline(selfTest, CRYPTO_START_WAIT_MS, `the crypto workers did not run a task within ${CRYPTO_START_WAIT_MS / 1000} s of start-up: their module (${join('dist', 'workers', 'crypto.js')}) does not finish loading (a stalled filesystem? an installation changed under the daemon?)`);
-    port = await server.listen();
+    port = await server.listener.listen();
   } catch (err) {
     // A port in use (another daemon, a stale one exiting) or a TLS file that will not load: stop
     // what started as on SIGTERM, so a stop that was clean leaves the clean-shutdown marker again
@@ -509,7 +509,8 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
   }
   // An IPv6 zone id's % is %25 in a URL (RFC 6874): http://[fe80::1%eth0]:9000 does not parse.
   // The address listened on (S3_ADDRESS `:PORT`: `[::]`, dual-stack, or 0.0.0.0 without IPv6).
-  const urlHost = server.host.includes(':') ? `[${server.host.replace('%', '%25')}]` : server.host;
+  const { host } = server.listener;
+  const urlHost = host.includes(':') ? `[${host.replace('%', '%25')}]` : host;
   listening = true;
   log.info({ address: `${config.tls ? 'https' : 'http'}://${urlHost}:${port}`, port, dataDir: config.dataDir, region: config.region, kms: kms?.kind ?? 'none', cryptoWorkers: config.cryptoWorkers, version: S3D_VERSION }, 'listening');
   if (orphanScan) {
@@ -551,7 +552,7 @@ export async function startDaemon(config: Config, log: Logger, env: NodeJS.Proce
         return;
       }
       try {
-        const { unchanged, ...c } = await server.reloadTls();
+        const { unchanged, ...c } = await server.listener.reloadTls();
         if (unchanged) log.info({ certFile: config.tls.certFile, fingerprint: c.fingerprint }, 'TLS certificate and key files unchanged: the listener stays as it is');
         else log.info({ certFile: config.tls.certFile, ...c }, 'TLS certificate reloaded');
       } catch (err) {

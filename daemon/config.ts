@@ -25,7 +25,7 @@ export interface Config {
   readonly host: string;
   /**
    * S3_ADDRESS `:PORT` (no host): `host` is `::`, every address, IPv6 and IPv4 (dual-stack), as
-   * MinIO's `:9000` is; this (0.0.0.0) where the machine has no IPv6 (http/server.ts listen).
+   * MinIO's `:9000` is; this (0.0.0.0) where the machine has no IPv6 (http/listener.ts listen).
    */
   readonly hostFallback?: string;
   readonly port: number;
