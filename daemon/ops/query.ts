@@ -13,11 +13,12 @@ export function intParam(q: URLSearchParams, name: string, fallback: number, max
   if (raw === null || raw === '') return fallback;
   // S3's two answers (as moto and LocalStack recorded them): a value that is no 32-bit integer
   // names the parameter as written; a negative one names it as S3's code does (`maxKeys` for
-  // max-keys, the others as written).
+  // max-keys, the others as written), and its value as read (`-01` as `-1`: backlot's tests,
+  // measured 2026-09-11 and 09-14).
   refuseNonInteger(q, name);
   if (raw.startsWith('-') && Number(raw) !== 0) {
     const argument = name === 'max-keys' ? 'maxKeys' : name;
-    throw new S3Error('InvalidArgument', `Argument ${argument} must be an integer between 0 and ${INT32_MAX}`, { fields: { ArgumentName: argument, ArgumentValue: raw } });
+    throw new S3Error('InvalidArgument', `Argument ${argument} must be an integer between 0 and ${INT32_MAX}`, { fields: { ArgumentName: argument, ArgumentValue: String(Number(raw)) } });
   }
   return Math.min(max, Number(raw) + 0); // + 0: `-0` is 0
 }

@@ -113,6 +113,35 @@ t.test('ListObjectVersions: a negative max-keys in S3\u2019s words, after the ma
   }
 });
 
+t.test('ListObjects and ListObjectsV2 refuse in S3\u2019s order: max-keys\u2019 parse, the other version\u2019s parameters, the bucket, encoding-type, the token, max-keys\u2019 range', async (t) => {
+  // s3d judged max-keys whole after the bucket lookup, before the rest: a missing bucket was
+  // NoSuchBucket for max-keys=abc, and a request with two faults was refused for the other one.
+  const at = `/${bucket}`;
+  const maxAbc = 'InvalidArgument|<Message>Provided max-keys not an integer or within integer range</Message><ArgumentName>max-keys</ArgumentName><ArgumentValue>abc</ArgumentValue>';
+  const negative = (value: string): string => `InvalidArgument|<Message>Argument maxKeys must be an integer between 0 and 2147483647</Message><ArgumentName>maxKeys</ArgumentName><ArgumentValue>${value}</ArgumentValue>`;
+  const bogus = 'InvalidArgument|<Message>Invalid Encoding Method specified in Request</Message><ArgumentName>encoding-type</ArgumentName><ArgumentValue>bogus</ArgumentValue>';
+  const token = 'InvalidArgument|<Message>The continuation token provided is incorrect</Message><ArgumentName>continuation-token</ArgumentName>';
+  for (const [query, want] of [
+    ['start-after=x&max-keys=abc', maxAbc],
+    ['list-type=2&marker=x&max-keys=abc', maxAbc],
+    ['list-type=2&encoding-type=bogus&max-keys=-1', bogus],
+    ['encoding-type=bogus&max-keys=-1', bogus],
+    ['list-type=2&continuation-token=garbage&encoding-type=bogus', bogus],
+    ['list-type=2&continuation-token=&encoding-type=bogus', bogus],
+    ['list-type=2&continuation-token=garbage&max-keys=-1', token],
+    ['list-type=2&continuation-token=&max-keys=-1', token],
+    // A negative value named as read.
+    ['list-type=2&max-keys=-01', negative('-1')],
+    ['max-keys=-2147483648', negative('-2147483648')],
+  ] as const) {
+    t.equal(refusal(await get(at, query)), want, query);
+  }
+  for (const query of ['list-type=2&max-keys=abc', 'max-keys=abc']) t.equal(refusal(await get('/no-such-bucket-ra', query)), maxAbc, `no bucket, ${query}: before the bucket`);
+  for (const query of ['list-type=2&continuation-token=garbage', 'list-type=2&encoding-type=bogus', 'max-keys=-1']) {
+    t.match(refusal(await get('/no-such-bucket-ra', query)), /^NoSuchBucket\|/, `no bucket, ${query}: the bucket first`);
+  }
+});
+
 t.test('partNumber at a bucket is S3\u2019s "valid key name" refusal', async (t) => {
   for (const [method, query] of [['GET', 'partNumber=1'], ['PATCH', 'partNumber=1'], ['GET', 'versionId=x&partNumber=1']] as const) {
     const res = await get(`/${bucket}`, query, {}, method);
