@@ -14,6 +14,7 @@ import { documentRoot, requireDocumentBody, toXml, xmlElement, xmlFields, xmlLis
 import { parseDocumentOffLoop, parseXmlOffLoop } from './xml-thread.js';
 import { isoDate } from '../dates.js';
 import { writeXml } from './xml-writer.js';
+import { refuseNonInteger } from './query.js';
 import { bucketListJudge, requestFacts, userMay } from './policy.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_BUCKET_TAGS, parseTagList, tagsField } from './tagging.js';
@@ -50,9 +51,9 @@ const MAX_BUCKETS = 10_000;
 /**
  * ListBuckets with S3's optional paging and filtering: `prefix`, `max-buckets` (1–10000) and
  * `continuation-token` (the opaque token of the previous page: here the last name, base64url);
- * `bucket-region` naming this server's region. S3 takes `bucket-region` only at that region's
- * endpoint ("Requests made to a Regional endpoint that is different from the bucket-region parameter
- * are not supported", ListBuckets' reference) and answers any other 400 InvalidArgument, after
+ * `bucket-region` naming this server's region, in any case. S3 takes `bucket-region` only at that
+ * region's endpoint ("Requests made to a Regional endpoint that is different from the bucket-region
+ * parameter are not supported", ListBuckets' reference) and answers any other 400 InvalidArgument, after
  * max-buckets and before the token; s3d, one region, does the same. A request with neither
  * `max-buckets` nor `continuation-token` is unpaginated and names every bucket, as S3 does
  * (its default quota is 10,000 buckets) and MinIO does: s3d sets no quota, and clients that
@@ -61,22 +62,32 @@ const MAX_BUCKETS = 10_000;
 export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promise<Result> {
   const q = ctx.query;
   const prefix = q.get('prefix') ?? '';
+  // Refused in S3's words (backlot's tests, measured 2026-09-29): a max-buckets that is no 32-bit
+  // integer named as sent, as the listings' max-keys; one out of range named as read (`-01` as
+  // `-1`, `010001` as `10001`); an empty one is none. s3d answered both in words of its own, with
+  // no argument named.
   const maxRaw = q.get('max-buckets');
-  if (maxRaw !== null && (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > MAX_BUCKETS)) {
-    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`);
+  refuseNonInteger(q, 'max-buckets');
+  const maxSent = maxRaw === null ? undefined : maxRaw === '' ? MAX_BUCKETS : Number(maxRaw) + 0; // + 0: `-0` is 0
+  if (maxSent !== undefined && (maxSent < 1 || maxSent > MAX_BUCKETS)) {
+    throw new S3Error('InvalidArgument', `Argument max-buckets must be an integer between 1 and ${MAX_BUCKETS}`, { fields: { ArgumentName: 'max-buckets', ArgumentValue: String(maxSent) } });
   }
+  // Compared without case, as S3 compares it (same measurements).
   const region = q.get('bucket-region');
-  if (region !== null && region !== env.config.region) {
+  if (region !== null && region.toLowerCase() !== env.config.region.toLowerCase()) {
     throw new S3Error('InvalidArgument', 'Requests with bucket-region specified must be made to the corresponding regional endpoint', { fields: { ArgumentName: 'bucket-region' } });
   }
   // An empty token starts at the first bucket, as S3 answers it (recorded by LocalStack against AWS);
   // ListObjectsV2 refuses an empty one.
   const tokenRaw = q.get('continuation-token') || null;
-  const max = maxRaw !== null ? Number(maxRaw) : tokenRaw !== null ? MAX_BUCKETS : Infinity;
+  const max = maxSent ?? (tokenRaw !== null ? MAX_BUCKETS : Infinity);
   let after = '';
   if (tokenRaw !== null) {
     after = Buffer.from(tokenRaw, 'base64url').toString('utf8');
-    if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.');
+    // S3's words, and the argument named, as ListObjectsV2 refuses one of its own.
+    if (!validBucketName(after) || Buffer.from(after).toString('base64url') !== tokenRaw) {
+      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { fields: { ArgumentName: 'continuation-token' } });
+    }
   }
   const judge = bucketListJudge(env, ctx);
   if (judge === 'denied') throw new S3Error('AccessDenied', 'Access Denied.');

@@ -142,6 +142,36 @@ t.test('ListObjects and ListObjectsV2 refuse in S3\u2019s order: max-keys\u2019 
   }
 });
 
+t.test('ListBuckets words its refusals as S3 does: max-buckets as sent or as read, bucket-region without case, the token', async (t) => {
+  // s3d answered max-buckets' two in words of its own (`max-buckets must be ... 10000.`) naming no
+  // argument, its token's with a period and no argument, and refused bucket-region=US-EAST-1.
+  const parse = (value: string): string => `InvalidArgument|<Message>Provided max-buckets not an integer or within integer range</Message><ArgumentName>max-buckets</ArgumentName><ArgumentValue>${value}</ArgumentValue>`;
+  const range = (value: string): string => `InvalidArgument|<Message>Argument max-buckets must be an integer between 1 and 10000</Message><ArgumentName>max-buckets</ArgumentName><ArgumentValue>${value}</ArgumentValue>`;
+  const endpoint = 'InvalidArgument|<Message>Requests with bucket-region specified must be made to the corresponding regional endpoint</Message><ArgumentName>bucket-region</ArgumentName>';
+  const token = 'InvalidArgument|<Message>The continuation token provided is incorrect</Message><ArgumentName>continuation-token</ArgumentName>';
+  for (const [query, want] of [
+    ['max-buckets=abc', parse('abc')],
+    ['max-buckets=%201', parse(' 1')],
+    ['max-buckets=1%20', parse('1 ')],
+    ['max-buckets=abc&continuation-token=garbage', parse('abc')],
+    ['max-buckets=0', range('0')],
+    ['max-buckets=-01', range('-1')],
+    ['max-buckets=010001', range('10001')],
+    ['max-buckets=0&bucket-region=zz', range('0')],
+    ['bucket-region=ap-northeast-2', endpoint],
+    ['bucket-region=US-WEST-2', endpoint],
+    ['continuation-token=garbage', token],
+    ['continuation-token=Zzp4', token],
+  ] as const) {
+    t.equal(refusal(await get('/', query)), want, query);
+  }
+  for (const query of ['max-buckets=05', 'max-buckets=', 'bucket-region=US-EAST-1', 'max-buckets=10000&bucket-region=us-east-1']) {
+    const res = await get('/', query);
+    t.equal(res.status, 200, `${query}: served`);
+    t.match(res.body.toString(), `<Name>${bucket}</Name>`, `${query}: the bucket listed`);
+  }
+});
+
 t.test('partNumber at a bucket is S3\u2019s "valid key name" refusal', async (t) => {
   for (const [method, query] of [['GET', 'partNumber=1'], ['PATCH', 'partNumber=1'], ['GET', 'versionId=x&partNumber=1']] as const) {
     const res = await get(`/${bucket}`, query, {}, method);

@@ -223,7 +223,8 @@ t.test('ListBuckets paging and GetObjectAttributes paging at their edges', async
     if (token === undefined) break;
   }
   t.same(paged, names, `max-buckets=1 pages through all ${names.length} buckets once each`);
-  for (const max of ['0', '10001', '-1', '1e3', '', 'abc', '9007199254740993', '1.0', ' 1', '%00']) {
+  // An empty one is none, as S3 reads it (aws-recorded-answers.test.ts).
+  for (const max of ['0', '10001', '-1', '1e3', 'abc', '9007199254740993', '1.0', ' 1', '%00']) {
     expectError(t, await exchange({ method: 'GET', path: '/', query: `max-buckets=${encodeURIComponent(max)}` }), `max-buckets=${JSON.stringify(max)}`, ['InvalidArgument']);
   }
   const tokens: Array<[string, boolean]> = [
