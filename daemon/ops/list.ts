@@ -23,6 +23,14 @@ import { isoDate } from '../dates.js';
 const XML = { 'content-type': 'application/xml' };
 
 /**
+ * A page lists at most MAX_KEYS entries, whatever max-keys asks; the answer's MaxKeys echoes what
+ * it asked, as S3's does (max-keys=1001 is `<MaxKeys>1001</MaxKeys>` over at most 1,000 entries,
+ * in the three listings: backlot's measurements, 2026-09-14 and 09-29). s3d echoed the cap.
+ */
+const MAX_KEYS = 1000;
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
  * ListObjects and ListObjectsV2 answer with the bucket's region in `x-amz-bucket-region`, as S3
  * does on every successful one (undocumented; seen on S3's answers, versitygw#1814).
  */
@@ -166,7 +174,8 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';
   const { url, enc } = keyEncoder(q);
-  const max = intParam(q, 'max-keys', 1000, 1000);
+  const asked = intParam(q, 'max-keys', 1000, INT32_MAX);
+  const max = Math.min(asked, MAX_KEYS);
   const owner = bucketOwner(env);
   const entries = new XmlWriter('ListBucketResult', true);
   const parts: Buffer[] = [];
@@ -177,7 +186,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))
     .text('Marker', enc(marker))
-    .text('MaxKeys', max)
+    .text('MaxKeys', asked)
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated)
     // As on S3, only with a delimiter: without one, the next marker is the last key (and
@@ -229,7 +238,8 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   // ignores start-after, and leaves it out of the answer; recorded by LocalStack against AWS). An
   // empty one is refused as a made-up one is.
   const after = token !== null ? decodeToken(env, ctx.bucket!, token) : startAfter;
-  const max = intParam(q, 'max-keys', 1000, 1000);
+  const asked = intParam(q, 'max-keys', 1000, INT32_MAX);
+  const max = Math.min(asked, MAX_KEYS);
   const fetchOwner = q.get('fetch-owner') === 'true';
   // Each object's metadata and tags only to a requester who may read them (s3:GetObject,
   // s3:GetObjectTagging on that key), as MinIO decides: s3:ListBucket alone shows neither.
@@ -245,10 +255,11 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const doc = new XmlWriter('ListBucketResult')
     .text('Name', ctx.bucket!)
     .text('Prefix', enc(prefix))
-    .text('StartAfter', startAfter !== '' && token === null ? enc(startAfter) : undefined)
+    // Echoed when sent, an empty one too, and not beside a token (backlot's measurements, 2026-09-17).
+    .text('StartAfter', q.has('start-after') && token === null ? enc(startAfter) : undefined)
     .text('ContinuationToken', token ?? undefined)
     .text('KeyCount', r.keyCount)
-    .text('MaxKeys', max)
+    .text('MaxKeys', asked)
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated)
     .text('NextContinuationToken', r.isTruncated && r.next !== undefined ? encodeToken(env, ctx.bucket!, r.next) : undefined)
@@ -294,7 +305,8 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // one) come before the bucket is looked up; the marker's shape and the rest after it.
   const maxSent = q.get('max-keys');
   const negative = maxSent !== null && /^-\d+$/.test(maxSent) && Number(maxSent) !== 0 && Number(maxSent) >= -(2 ** 31);
-  const max = negative ? 0 : intParam(q, 'max-keys', 1000, 1000);
+  const asked = negative ? 0 : intParam(q, 'max-keys', 1000, INT32_MAX);
+  const max = Math.min(asked, MAX_KEYS);
   const versionIdParam = q.get('version-id-marker');
   if (versionIdParam === '' && keyMarker !== '') throw new S3Error('InvalidArgument', 'A version-id marker cannot be empty.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: '' } });
   if (versionIdParam !== null && versionIdParam !== '' && keyMarkerParam === null) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
@@ -334,8 +346,9 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     .text('Prefix', enc(prefix))
     .text('KeyMarker', enc(keyMarker))
     .text('VersionIdMarker', versionIdMarker)
-    .text('MaxKeys', max)
-    .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
+    .text('MaxKeys', asked)
+    // Whenever one was sent, an empty one too (backlot's measurements, 2026-09-29).
+    .text('Delimiter', q.has('delimiter') ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated);
   if (r.isTruncated && r.nextKey !== undefined) doc.text('NextKeyMarker', enc(r.nextKey)).text('NextVersionIdMarker', r.nextVersionId);
   doc.text('EncodingType', url ? 'url' : undefined);
