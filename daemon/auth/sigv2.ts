@@ -58,9 +58,15 @@ const SDK_SIGNED = new Set([...SUBRESOURCES].filter((n) => !SDK_UNSIGNED.has(n))
 
 const PRESIGN_V2_PARAMS = ['AWSAccessKeyId', 'Signature', 'Expires'] as const;
 
-/** The request carries V2 query authentication (AWSAccessKeyId and Signature). */
+/**
+ * The request carries V2 query authentication: a `Signature` parameter is enough, as S3 reads it
+ * (backlot's measurements, 2026-09-29; LocalStack's AWS-validated tests). Without its
+ * AWSAccessKeyId or Expires it is refused (authenticateV2Presigned), never served as anonymous: a
+ * URL that lost its key (a CloudFront-signed one, `Expires&Signature&Key-Pair-Id`, passed on to the
+ * bucket) was served by a public bucket, which S3 answers 403.
+ */
 export function hasV2PresignParams(query: ReadonlyArray<[string, string]>): boolean {
-  return query.some(([n]) => n === 'AWSAccessKeyId') && query.some(([n]) => n === 'Signature');
+  return query.some(([n]) => n === 'Signature');
 }
 
 /** The Authorization header is a V2 one (`AWS id:signature`). */
@@ -280,7 +286,7 @@ export function authenticateV2Presigned(req: SigV4Request, query: ReadonlyArray<
   const expires = params.get('Expires');
   // A missing one is S3's 403 AccessDenied (LocalStack's recording); so is one that is no number
   // of seconds (milliseconds, the common Date.now() slip, included: uppy#1130 quotes S3's answer).
-  if (expires === undefined) throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+  if (expires === undefined || !params.has('AWSAccessKeyId')) throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
   const seconds = v2ExpiresSeconds(expires);
   if (seconds === undefined) throw new S3Error('AccessDenied', `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`);
   // Its expiry before its key, as S3 judges them (2026-09-29).

@@ -312,6 +312,28 @@ t.test('every sub-resource, sent after a second "?", is read by the router and b
   t.same(disagreed, [], `${names.length} sub-resources after a second "?": refused as when sent plainly, the object not answered`);
 });
 
+t.test('a URL with a Signature but no AWSAccessKeyId is refused by a public bucket too, as S3 refuses it, and writes nothing', async (t) => {
+  // A CloudFront-signed URL (`Expires&Signature&Key-Pair-Id`) passed on to the bucket, or a V2 URL
+  // that lost its key: S3 takes the Signature for query authentication and answers 403
+  // (aws-sdk-php#97); s3d served it as anonymous wherever the bucket policy lets anyone in.
+  const bucket = bucketName('v2-nokey');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'public' }));
+  const anyone = { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${bucket}/*` };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [anyone] }) }));
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/k`, sign: false })).status, 200, 'the bucket is public: an anonymous GET is served');
+  const expires = String(Math.floor(Date.now() / 1000) + 300);
+  const message = 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters';
+  for (const query of [`Expires=${expires}&Signature=abc&Key-Pair-Id=K2JCJMDEHXQW5F`, 'Signature=abc']) {
+    const get = await raw(d.port, { method: 'GET', path: `/${bucket}/k`, query, sign: false });
+    assertXmlError(t, get, 403, 'AccessDenied', `GET ?${query}`);
+    t.equal(xmlField(get.body, 'Message'), message, 'naming the parameters it needs');
+    const put = await raw(d.port, { method: 'PUT', path: `/${bucket}/k`, query, body: 'overwritten', sign: false });
+    assertXmlError(t, put, 403, 'AccessDenied', `PUT ?${query}`);
+  }
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).Body?.transformToString(), 'public', 'the object is unchanged');
+});
+
 t.test('a presigned V2 listing URL plus &metadata=true is refused: it would answer every object\'s metadata and tags', async (t) => {
   // MinIO's listing extension answers each object's user metadata and tags the signer may read
   // (the root user: all). V2 signs no parameter outside its sub-resources, so a listing URL

@@ -201,3 +201,17 @@ t.test('Signature Version 2: one colon, the date and clock before the key, Expir
     ['query Expires with a leading zero', {}, query(`0${epoch(60)}`), unknown],
   ]);
 });
+
+t.test('a Signature parameter is query authentication: without its AWSAccessKeyId or Expires it is refused, never anonymous', async (t) => {
+  // S3 reads `Signature` alone as V2 query authentication (also backlot's _resolve_v2_query, and
+  // the answer aws-sdk-php#97 quotes for a CloudFront-signed URL's `Expires&Signature&Key-Pair-Id`).
+  const incomplete = answer(403, 'AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+  const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
+  const later = String(Math.floor(Date.now() / 1000) + 3600);
+  await check(t, [
+    ['Signature alone', {}, q({ Signature: 'abc' }), incomplete],
+    ['Signature and Expires, no key', {}, q({ Signature: 'abc', Expires: later }), incomplete],
+    ['Signature and a key, no Expires', {}, q({ Signature: 'abc', AWSAccessKeyId: UNKNOWN }), incomplete],
+    ['a CloudFront-signed URL', {}, q({ Expires: later, Signature: 'abc', 'Key-Pair-Id': 'K2JCJMDEHXQW5F' }), incomplete],
+  ]);
+});
