@@ -719,7 +719,12 @@ function authenticatePresigned(
   // now, and only then the credential (an expired URL is 'Request has expired' whatever its
   // scope), the headers it leaves unsigned and its key.
   const algorithm = params.get('X-Amz-Algorithm');
-  if (algorithm !== undefined && algorithm !== ALGORITHM) throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
+  if (algorithm !== undefined && algorithm !== ALGORITHM) {
+    // S3's words name the two algorithms it takes (versitygw's s3err/presigned-urls.go, backlot's
+    // measurements of 2026-09-29); a SigV4a URL, which S3 would take, is told s3d takes one alone.
+    if (algorithm === 'AWS4-ECDSA-P256-SHA256') throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
+    throw queryMalformed(`X-Amz-Algorithm only supports "${ALGORITHM} and AWS4-ECDSA-P256-SHA256"`);
+  }
   const missing = PRESIGN_PARAMS.some((name) => !params.has(name));
   if (missing) {
     throw queryMalformed(

@@ -112,7 +112,10 @@ t.test('a presigned URL: its lifetime is judged before its credential and key', 
     // S3 names the request's date in epoch milliseconds.
     ['not yet valid, a credential it cannot read', {}, presign(ahead, { credential: 'garbage' }), answer(403, 'AccessDenied', 'Request is not yet valid', `<X-Amz-Date>${aheadMs}</X-Amz-Date><Expires>${aheadEnds}</Expires>`)],
     ['an unsigned header before the key', { 'x-amz-meta-foo': 'bar' }, presign(amz(), { akid: UNKNOWN }), answer(403, 'AccessDenied', 'There were headers present in the request which were not signed', '<HeadersNotSigned>x-amz-meta-foo</HeadersNotSigned>')],
-    ['an algorithm before the parameters', {}, 'X-Amz-Algorithm=AWS4-HMAC-SHA512&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')],
+    // S3 names both algorithms it takes (also versitygw's UnsupportedAlgorithm); s3d takes no SigV4a
+    // (versitygw's OnlyHMACSupported, "a custom non-AWS error", says the same).
+    ['an algorithm before the parameters', {}, 'X-Amz-Algorithm=AWS4-HMAC-SHA512&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256 and AWS4-ECDSA-P256-SHA256"')],
+    ['SigV4a, which s3d does not take', {}, 'X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Signature=00', answer(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')],
   ]);
 });
 
