@@ -81,19 +81,18 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader {
 
 /**
  * Headers a signature has to cover and did not, refused with S3's AccessDenied naming them in
- * HeadersNotSigned: every x-amz-* header sent (`exempt` names those S3 lets through unsigned), and
- * with `strict` (an Authorization header's signature) a Content-MD5 sent and `host` whether sent
- * or not. S3 lists the x-amz-* names first, sorted, then the others.
+ * HeadersNotSigned: every x-amz-* header sent (`exempt` names those S3 lets through unsigned),
+ * with `strict` (an Authorization header's signature) a Content-MD5 sent, and with `strict` or
+ * `host` (a presigned URL's) `host` whether sent or not. S3 lists the x-amz-* names first,
+ * sorted, then the others.
  */
-export function requireHeadersSigned(headers: Record<string, string>, signed: readonly string[], options: { exempt?: ReadonlySet<string>; strict?: boolean } = {}): void {
+export function requireHeadersSigned(headers: Record<string, string>, signed: readonly string[], options: { exempt?: ReadonlySet<string>; strict?: boolean; host?: boolean } = {}): void {
   const set = new Set(signed);
   const unsigned = Object.keys(headers)
     .filter((name) => name.startsWith('x-amz-') && !set.has(name) && options.exempt?.has(name) !== true)
     .sort();
-  if (options.strict === true) {
-    if (headers['content-md5'] !== undefined && !set.has('content-md5')) unsigned.push('content-md5');
-    if (!set.has('host')) unsigned.push('host');
-  }
+  if (options.strict === true && headers['content-md5'] !== undefined && !set.has('content-md5')) unsigned.push('content-md5');
+  if ((options.strict === true || options.host === true) && !set.has('host')) unsigned.push('host');
   if (unsigned.length > 0) {
     throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { fields: { HeadersNotSigned: unsigned.join(', ') } });
   }

@@ -362,15 +362,18 @@ function parseCredential(value: string, fail: (message: string, region?: string)
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
-/** `needsHost`: a presigned URL's list has to name host; a header's is judged by requireHeadersSigned. */
-function parseSignedHeaders(value: string, fail: (message: string) => S3Error, needsHost = false): string[] {
+/**
+ * `emptyOk`: a presigned URL's empty X-Amz-SignedHeaders is a list of none, which S3 answers as
+ * leaving host unsigned (requireHeadersSigned; amazonka#272 quotes its answer).
+ */
+function parseSignedHeaders(value: string, fail: (message: string) => S3Error, emptyOk = false): string[] {
+  if (emptyOk && value === '') return [];
   const names = value.split(';');
   const seen = new Set<string>();
   for (const name of names) {
     if (!HEADER_NAME.test(name) || seen.has(name)) throw fail(`the SignedHeaders value "${value}" is malformed.`);
     seen.add(name);
   }
-  if (needsHost && !seen.has('host')) throw fail('the SignedHeaders must include host.');
   return names;
 }
 
@@ -759,8 +762,10 @@ function authenticatePresigned(
   }
   const signedHeaders = parseSignedHeaders(get('X-Amz-SignedHeaders'), queryMalformed, true);
   // An unsigned x-amz-content-sha256 beside a presigned URL is ignored, as S3 ignores it (a
-  // client or proxy adds one to every request it sends); signed, it is the payload hash.
-  requireHeadersSigned(req.headers, signedHeaders, { exempt: PRESIGNED_UNSIGNED_OK });
+  // client or proxy adds one to every request it sends); signed, it is the payload hash. A list
+  // without host is S3's AccessDenied naming host in HeadersNotSigned, as for a header (a 400
+  // AuthorizationQueryParametersError of s3d's own words before).
+  requireHeadersSigned(req.headers, signedHeaders, { exempt: PRESIGNED_UNSIGNED_OK, host: true });
   const secret = lookupSecret(creds, credential.accessKeyId);
 
   // Signers hoist x-amz-content-sha256 into the query under whatever case they were given it.

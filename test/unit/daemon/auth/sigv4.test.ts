@@ -500,7 +500,9 @@ t.test('presigned URL errors', async (t) => {
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=604800')), 'SignatureDoesNotMatch', 'a week is allowed (then the signature fails)');
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=0')), 'AccessDenied', 'X-Amz-Expires=0 has expired even at its own date, as on S3');
   t.equal(at(replace('X-Amz-Expires=86400', 'X-Amz-Expires=0'), plus(-60)), 'AccessDenied', 'and dated within the skew ahead');
-  t.equal(at(replace('X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=range')), 'AuthorizationQueryParametersError', 'host not signed');
+  t.equal(at(replace('X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=range')), 'AccessDenied', 'host not signed: HeadersNotSigned, as S3 answers (amazonka#272)');
+  t.equal(at(replace('X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=')), 'AccessDenied', 'no header signed: host unsigned too');
+  t.equal(at(replace('X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=host%3B%3Brange')), 'AuthorizationQueryParametersError', 'an empty name in the list');
   t.equal(at(replace('AKIAIOSFODNN7EXAMPLE', 'AKIDUNKNOWN')), 'InvalidAccessKeyId');
   t.equal(at(replace('X-Amz-Signature=a', 'X-Amz-Signature=b')), 'SignatureDoesNotMatch');
   t.equal(at(`${PRESIGNED_QUERY}&extra=1`), 'SignatureDoesNotMatch', 'added query parameter');
