@@ -17,7 +17,7 @@ import { copyTags, taggingDirective, tagsField } from './tagging.js';
 import { expirationHeader } from './lifecycle.js';
 import { requestEvents } from './notification.js';
 import { checkConditions, checkWriteOptions, collectStoredHeaders, collectUserMeta, quoteETag, writeConditions } from './object-headers.js';
-import { dataEnv, discardWritten, READ_LOOKUPS, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, versionHeader, withCleanup, writeEncryption } from './object.js';
+import { dataEnv, discardWritten, READ_LOOKUPS, readableRecord, stillNames, needsMd5, openFiles, closeFiles, readKey, readVersionHeader, requireKmsReadSigV4, versionHeader, withCleanup, writeEncryption } from './object.js';
 import type { RequestContext, Result } from './types.js';
 import type { DataLease } from './data-gate.js';
 import { lockAt, lockFields, lockFromHeaders, requireLockedSigV4 } from './object-lock.js';
@@ -95,6 +95,8 @@ export function loadCopySource(env: OpsEnv, ctx: RequestContext): CopySource {
     if (err instanceof S3Error && err.code === 'MethodNotAllowed') throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
     throw err;
   }
+  // An SSE-KMS source is read only for a V4-signed copy, as a GET of it is.
+  requireKmsReadSigV4(record, ctx);
   checkConditions(ctx.headers, record, { prefix: 'x-amz-copy-source-if-' });
   const v = readVersionHeader(env.meta.getBucket(bucket)!, record)['x-amz-version-id'];
   return { bucket, key, record, versionId, versionHeaders: v === undefined ? {} : { 'x-amz-copy-source-version-id': v } };

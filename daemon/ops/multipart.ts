@@ -23,8 +23,8 @@ import { writeData, type WrittenData } from './object-data.js';
 import { tagsField, tagsFromHeader } from './tagging.js';
 import { collectStoredHeaders, collectUserMeta, parseCopySourceRange, quoteETag } from './object-headers.js';
 import { XmlWriter } from './xml-writer.js';
-import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum, requireLockedSigV4 } from './object-lock.js';
-import { contentMd5, dataEnv, declaredLength, discardWritten, needsMd5, sseCBlocked, writeEncryption } from './object.js';
+import { completedLock, lockFields, lockFromHeaders, requireLockedBodyChecksum, requireLockedSigV4, signedWithV4 } from './object-lock.js';
+import { contentMd5, dataEnv, declaredLength, discardWritten, kmsNeedsSigV4, needsMd5, sseCBlocked, writeEncryption } from './object.js';
 import { sseRequestedField } from './condition-keys.js';
 import { intParam, refuseNonInteger } from './query.js';
 import type { RequestContext, Result } from './types.js';
@@ -79,7 +79,9 @@ export function initiator(env: OpsEnv, up: UploadRecord): XmlObject {
 /**
  * The request's upload. `writes` (a part, a completion): an SSE-C upload started before its bucket
  * blocked SSE-C is 403, as S3 refuses multipart requests that specify SSE-C in such a bucket, so
- * no new SSE-C object appears; aborting it stays allowed.
+ * no new SSE-C object appears; aborting it stays allowed. An SSE-KMS upload takes parts and its
+ * completion only from requests signed with V4, as S3 takes the writes of an SSE-KMS object
+ * (writeEncryption): its creation needed one, and a V2 or anonymous part was not to slip in.
  */
 export function loadUpload(env: OpsEnv, ctx: RequestContext, writes = false): UploadRecord {
   requireBucket(env, ctx.bucket);
@@ -88,6 +90,7 @@ export function loadUpload(env: OpsEnv, ctx: RequestContext, writes = false): Up
   const up = id === '' ? undefined : env.meta.getUpload(id);
   if (!up || up.bucket !== ctx.bucket || up.key !== ctx.key) throw new S3Error('NoSuchUpload');
   if (writes && up.sse?.kind === 'SSE-C' && blocksSseC(env.meta.getBucket(up.bucket)?.encryption)) throw sseCBlocked();
+  if (writes && up.sse?.kind === 'SSE-KMS' && !signedWithV4(ctx)) throw kmsNeedsSigV4();
   return up;
 }
 

@@ -34,9 +34,30 @@ export function dataEnv(env: OpsEnv, lease?: DataLease): DataEnv {
 }
 
 /**
+ * S3's answer to a request not signed with Signature Version 4 (V2, header or presigned URL, or
+ * anonymous) that would write or read an SSE-KMS object, as AWS sends it (aws-cli#1006, a V2
+ * GetObject; pottava/aws-s3-proxy#46, an unsigned one: `Authorization` named, its value `null`).
+ */
+export function kmsNeedsSigV4(): S3Error {
+  return new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', { fields: { ArgumentName: 'Authorization', ArgumentValue: 'null' } });
+}
+
+/**
+ * A read of an SSE-KMS object (GetObject, HeadObject, the source of CopyObject or UploadPartCopy)
+ * only by a request signed with V4: "All GET and PUT requests for an object protected by AWS KMS
+ * fail if they're not made via SSL or using SigV4" (AWS, SSEKMSKeyId in the SDK references); the
+ * AWS knowledge center's "s3-kms-signature-version-error" names anonymous requests too. Served
+ * here, a client learnt only on S3 that its V2 signer, presigned V2 URLs or public links did not
+ * work. Checked before the customer key and the conditions: no KMS call is made for it.
+ */
+export function requireKmsReadSigV4(rec: ObjectRecord, ctx: Pick<RequestContext, 'accessKey' | 'headers' | 'query'>): void {
+  if (rec.sse?.kind === 'SSE-KMS' && !signedWithV4(ctx)) throw kmsNeedsSigV4();
+}
+
+/**
  * The encryption a write asks for, after bucket default and auto-encryption. `signedV4`: whether
- * the request (a form: its policy) is signed with Signature Version 4, as S3 wants one that asks
- * for SSE-KMS.
+ * the request (a form: its policy) is signed with Signature Version 4, as S3 wants one that makes
+ * an SSE-KMS object.
  */
 export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1], signedV4 = signedWithV4(ctx)): EncryptionRequest {
   if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy') refuseCustomerKey(ctx.headers, true);
@@ -44,14 +65,19 @@ export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncrypti
   // S3 takes a request asking for SSE-KMS only signed with V4, in these words (botocore#377, a V2
   // PutObject; AWS knowledge center "s3-kms-signature-version-error": anonymous requests too). A
   // V2 or anonymous one was taken here, and the client learnt of the difference on S3 only.
-  if (req.kind === 'SSE-KMS' && !signedV4) throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.');
+  if (req.kind === 'SSE-KMS' && !signedV4) throw kmsNeedsSigV4();
   // S3's block on SSE-C (BlockedEncryptionTypes): PutObject, CopyObject, PostObject and
   // CreateMultipartUpload asking for it are 403 AccessDenied; stored objects stay readable.
   if (req.kind === 'SSE-C' && blocksSseC(bucketEncryption)) {
     req.key.fill(0);
     throw sseCBlocked();
   }
-  return resolveEncryption(req, bucketEncryption, env.config.autoEncryption);
+  const resolved = resolveEncryption(req, bucketEncryption, env.config.autoEncryption);
+  // The same when only the bucket's default (aws:kms) makes it SSE-KMS: AWS refuses every PUT "for
+  // an object protected by AWS KMS" not signed with V4, and KMS takes no anonymous caller. Stored,
+  // such an object was one no V2 or anonymous reader could get back on S3 either.
+  if (resolved.kind === 'SSE-KMS' && !signedV4) throw kmsNeedsSigV4();
+  return resolved;
 }
 
 /** S3's answer to a write asking for SSE-C in a bucket whose BlockedEncryptionTypes lists SSE-C. */
@@ -414,6 +440,7 @@ async function getOrHead(env: OpsEnv, ctx: RequestContext, head: boolean): Promi
       // SSE-C: the customer key is checked first, HEAD included (as on S3). The KMS kinds are
       // unsealed only for a body: HEAD and a 304/412 answer from the record (ETag and sizes are
       // there) and cost no KMS call, so they work while the KMS is down.
+      requireKmsReadSigV4(rec, ctx);
       const customerKey = rec.sse?.kind === 'SSE-C';
       let objectKey: Buffer | undefined;
       if (customerKey) objectKey = await readKey(env, rec, ctx.headers, ctx.bucket!, key);

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { presignUrl } from '../../daemon/auth/sign.js';
 import { SUBRESOURCES } from '../../daemon/auth/sigv2.js';
 import { OPERATION_SUBRESOURCES } from '../../daemon/http/router.js';
@@ -430,6 +430,66 @@ t.test('a write asking for SSE-KMS signed with V2 or anonymous: S3\'s InvalidArg
   const v4Form = signedForm(bucket, 'v4-form', [['x-amz-server-side-encryption', 'aws:kms']], { conditions: [{ key: 'v4-form' }, { 'x-amz-server-side-encryption': 'aws:kms' }] }, { data: Buffer.from('x') });
   t.equal((await postForm(d, bucket, v4Form)).status, 204, 'a V4 POST form with aws:kms is taken');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'v4-form' }))).ServerSideEncryption, 'aws:kms', 'and stored SSE-KMS');
+});
+
+t.test('reading an SSE-KMS object, or writing one by the bucket\'s aws:kms default, signed with V2 or anonymous: S3\'s InvalidArgument', async (t) => {
+  // S3's answer to a V2 GetObject (aws-cli#1006) and an unsigned one (pottava/aws-s3-proxy#46):
+  // Authorization named, its value null. "All GET and PUT requests for an object protected by AWS
+  // KMS fail if they're not made ... using SigV4" (AWS); SSE-S3 objects are read as before.
+  const bucket = bucketName('v2-kms-read');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: 'secret', ServerSideEncryption: 'aws:kms' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'aes', Body: 'plain', ServerSideEncryption: 'AES256' }));
+  const refused = (r: RawResponse, what: string): void => {
+    assertXmlError(t, r, 400, 'InvalidArgument', what);
+    t.equal(xmlField(r.body, 'Message'), 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', `${what}: S3's message`);
+    t.equal(xmlField(r.body, 'ArgumentName'), 'Authorization', `${what}: names Authorization`);
+    t.equal(xmlField(r.body, 'ArgumentValue'), 'null', `${what}: its value null, as S3 writes it`);
+  };
+  const date = httpDate();
+  const v2 = (method: string, path: string, toSign: string, headers: Record<string, string> = {}, query?: string, body?: string): Promise<RawResponse> =>
+    raw(d.port, { method, path, sign: false, ...(query !== undefined ? { query } : {}), ...(body !== undefined ? { body } : {}), headers: { date, ...headers, authorization: `AWS ${ACCESS_KEY}:${sign(toSign)}` } });
+  refused(await v2('GET', `/${bucket}/kms`, `GET\n\n\n${date}\n/${bucket}/kms`), 'V2 GetObject');
+  const head = await v2('HEAD', `/${bucket}/kms`, `HEAD\n\n\n${date}\n/${bucket}/kms`);
+  t.equal(head.status, 400, 'V2 HeadObject: 400');
+  const expires = String(Math.floor(Date.now() / 1000) + 300);
+  const presigned = `AWSAccessKeyId=${ACCESS_KEY}&Expires=${expires}&Signature=${encodeURIComponent(sign(`GET\n\n\n${expires}\n/${bucket}/kms`))}`;
+  refused(await raw(d.port, { method: 'GET', path: `/${bucket}/kms`, query: presigned, sign: false }), 'V2 presigned GetObject');
+  const copy = (source: string): Record<string, string> => ({ 'x-amz-copy-source': `/${bucket}/${source}` });
+  refused(await v2('PUT', `/${bucket}/copy`, `PUT\n\n\n${date}\nx-amz-copy-source:/${bucket}/kms\n/${bucket}/copy`, copy('kms')), 'V2 CopyObject from an SSE-KMS source');
+  const upload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }))).UploadId!;
+  const part = `partNumber=1&uploadId=${encodeURIComponent(upload)}`;
+  refused(await v2('PUT', `/${bucket}/mp`, `PUT\n\n\n${date}\nx-amz-copy-source:/${bucket}/kms\n/${bucket}/mp?partNumber=1&uploadId=${upload}`, copy('kms'), part), 'V2 UploadPartCopy from an SSE-KMS source');
+  t.equal((await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'mp', UploadId: upload }))).Parts, undefined, 'no part stored');
+  // Anonymous, where the bucket's policy lets anyone read.
+  const anyone = { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${bucket}/*` };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [anyone] }) }));
+  refused(await raw(d.port, { method: 'GET', path: `/${bucket}/kms`, sign: false }), 'anonymous GetObject');
+  t.equal((await raw(d.port, { method: 'HEAD', path: `/${bucket}/kms`, sign: false })).status, 400, 'anonymous HeadObject: 400');
+  // SSE-S3 objects, and V4 requests, are served as before.
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}/aes`, sign: false })).body.toString(), 'plain', 'an anonymous GetObject of an SSE-S3 object is served');
+  t.equal((await v2('GET', `/${bucket}/aes`, `GET\n\n\n${date}\n/${bucket}/aes`)).body.toString(), 'plain', 'a V2 GetObject of an SSE-S3 object is served');
+  t.equal((await v2('PUT', `/${bucket}/aes-copy`, `PUT\n\n\n${date}\nx-amz-copy-source:/${bucket}/aes\n/${bucket}/aes-copy`, copy('aes'))).status, 200, 'a V2 CopyObject of an SSE-S3 source is taken');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'kms' }))).Body!.transformToString(), 'secret', 'a V4 GetObject is served');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy' })), 'NotFound', 404, 'the refused copy stored nothing');
+
+  // Writes the bucket's default (aws:kms) makes SSE-KMS: refused alike; one asking for SSE-S3 goes on.
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
+  refused(await v2('PUT', `/${bucket}/by-default`, `PUT\n\n\n${date}\n/${bucket}/by-default`, {}, undefined, 'x'), 'V2 PutObject under a default aws:kms');
+  refused(await raw(d.port, { method: 'PUT', path: `/${bucket}/by-default`, sign: false, body: 'x' }), 'anonymous PutObject under a default aws:kms');
+  refused(await v2('POST', `/${bucket}/by-default`, `POST\n\n\n${date}\n/${bucket}/by-default?uploads`, {}, 'uploads'), 'V2 CreateMultipartUpload under a default aws:kms');
+  refused(await v2('PUT', `/${bucket}/by-default`, `PUT\n\n\n${date}\nx-amz-copy-source:/${bucket}/aes\n/${bucket}/by-default`, copy('aes')), 'V2 CopyObject under a default aws:kms');
+  const form = signedForm(bucket, 'by-default', [], { v2: true, conditions: [{ key: 'by-default' }] }, { data: Buffer.from('x') });
+  refused(await postForm(d, bucket, form), 'V2 POST form under a default aws:kms');
+  await expectS3Error(t, s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'by-default' })), 'NotFound', 404, 'nothing stored');
+  t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length, 1, 'no upload begun (the V4 one alone)');
+  // A part of an SSE-KMS upload, signed with V2: refused too, nothing stored.
+  const kmsUpload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'kms-mp' }))).UploadId!;
+  refused(await v2('PUT', `/${bucket}/kms-mp`, `PUT\n\n\n${date}\n/${bucket}/kms-mp?partNumber=1&uploadId=${kmsUpload}`, {}, `partNumber=1&uploadId=${encodeURIComponent(kmsUpload)}`, 'x'), 'V2 UploadPart of an SSE-KMS upload');
+  t.equal((await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'kms-mp', UploadId: kmsUpload }))).Parts, undefined, 'no part stored');
+  const aesPut = await v2('PUT', `/${bucket}/asks-aes`, `PUT\n\n\n${date}\nx-amz-server-side-encryption:AES256\n/${bucket}/asks-aes`, { 'x-amz-server-side-encryption': 'AES256' }, undefined, 'x');
+  t.equal(aesPut.headers['x-amz-server-side-encryption'], 'AES256', 'a V2 PutObject asking for SSE-S3 is taken');
+  t.equal((await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'v4', Body: 'x' }))).ServerSideEncryption, 'aws:kms', 'a V4 PutObject gets the default, SSE-KMS');
 });
 
 t.test('S3_SIGV2=off answers V2 with InvalidSignatureTypeError', async (t) => {
