@@ -589,6 +589,11 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   // As on S3: an unsigned request to a bucket that does not exist is 404 NoSuchBucket, not 403
   // (a bucket name's existence is public on S3; anonymous CreateBucket stays AccessDenied).
   if (route.op !== 'CreateBucket' && env.meta.getBucket(route.bucket) === undefined) throw new S3Error('NoSuchBucket');
+  // S3 copies for no anonymous requester, whatever the policies allow on either side: 403
+  // AccessDenied in these words (Seagate/cortx-prvsnr#2908, seen on AWS with a public-read source
+  // and a public-read-write destination; SeaweedFS answers the same). UploadPartCopy is a copy of
+  // an object too, and is answered alike (S3's own answer to it is not on record).
+  if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') throw new S3Error('AccessDenied', 'Anonymous users cannot copy objects. Please authenticate.');
   // DeleteObjects is judged key by key in its handler (userMay with no access key), as S3 judges
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;

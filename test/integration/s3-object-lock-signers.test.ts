@@ -1,9 +1,10 @@
 // Object Lock: a version the lock will protect (the bucket's default retention, or the request's
 // own retention or legal hold ON) is created only by a request signed with Signature Version 4.
 // PutObject and UploadPart are pinned in s3-object-lock-checksums.test.ts; here the other ways a
-// version, its data or its lock reach a bucket open to anonymous writers: CopyObject,
-// UploadPartCopy, CreateMultipartUpload, CompleteMultipartUpload (parts stored before the bucket's
-// default retention was set) and POST Object (an unsigned or V2-signed form). Each anonymous or V2
+// version, its data or its lock reach a bucket open to anonymous writers: CopyObject and
+// UploadPartCopy signed with V2 (an anonymous copy is refused before, as on S3),
+// CreateMultipartUpload, CompleteMultipartUpload (parts stored before the bucket's default
+// retention was set) and POST Object (an unsigned or V2-signed form). Each anonymous or V2
 // request is 400 InvalidArgument "<request> requests with Object Lock parameters require AWS
 // Signature Version 4", nothing stored; the same request signed with V4 goes through, locked.
 
@@ -53,16 +54,24 @@ const anonymous = (method: string, path: string, headers: Record<string, string>
 const signed = (method: string, path: string, headers: Record<string, string> = {}, query?: string, body?: Buffer | string): Promise<RawResponse> =>
   raw(d.port, { method, path, headers, ...(query !== undefined ? { query } : {}), ...(body !== undefined ? { body } : {}) });
 
-t.test('CopyObject: a copy the lock will protect only signed with V4', async (t) => {
-  sigV4Refused(t, await anonymous('PUT', `/${withRule}/anon`, { 'x-amz-copy-source': source }), 'Copy Object', 'Authorization', 'anonymous, the default retention');
-  sigV4Refused(t, await anonymous('PUT', `/${noRule}/held`, { 'x-amz-copy-source': source, 'x-amz-object-lock-legal-hold': 'ON' }), 'Copy Object', 'Authorization', 'anonymous, a legal hold ON');
-  // Signature Version 2, by the root user (x-amz-copy-source among the signed x-amz-* headers).
+/** A request signed with Signature Version 2 by the root user, `x-amz-*` headers in the string to sign (`resource`: the path and any sub-resources). */
+function v2(method: string, path: string, headers: Record<string, string>, resource = path, query?: string): Promise<RawResponse> {
   const date = new Date().toUTCString();
-  const signature = createHmac('sha1', SECRET_KEY).update(`PUT\n\n\n${date}\nx-amz-copy-source:${source}\n/${withRule}/v2`).digest('base64');
-  sigV4Refused(t, await anonymous('PUT', `/${withRule}/v2`, { date, 'x-amz-copy-source': source, authorization: `AWS ${ACCESS_KEY}:${signature}` }), 'Copy Object', 'Authorization', 'Signature Version 2');
+  const amz = Object.keys(headers).filter((h) => h.startsWith('x-amz-')).sort().map((h) => `${h}:${headers[h]}\n`).join('');
+  const signature = createHmac('sha1', SECRET_KEY).update(`${method}\n\n\n${date}\n${amz}${resource}`).digest('base64');
+  return anonymous(method, path, { ...headers, date, authorization: `AWS ${ACCESS_KEY}:${signature}` }, query);
+}
+
+t.test('CopyObject: a copy the lock will protect only signed with V4', async (t) => {
+  // An anonymous copy never gets this far: S3 refuses every one (s3-bucket-policy-access).
+  const anon = await anonymous('PUT', `/${withRule}/anon`, { 'x-amz-copy-source': source });
+  t.equal(anon.status, 403, 'anonymous: 403, whatever the lock');
+  t.equal(xmlField(anon.body, 'Message'), 'Anonymous users cannot copy objects. Please authenticate.', 'anonymous: S3\'s refusal of an anonymous copy');
+  sigV4Refused(t, await v2('PUT', `/${withRule}/v2`, { 'x-amz-copy-source': source }), 'Copy Object', 'Authorization', 'Signature Version 2, the default retention');
+  sigV4Refused(t, await v2('PUT', `/${noRule}/held`, { 'x-amz-copy-source': source, 'x-amz-object-lock-legal-hold': 'ON' }), 'Copy Object', 'Authorization', 'Signature Version 2, a legal hold ON');
   t.equal((await versions(withRule, 'anon')) + (await versions(withRule, 'v2')) + (await versions(noRule, 'held')), 0, 'nothing stored');
 
-  t.equal((await anonymous('PUT', `/${noRule}/plain`, { 'x-amz-copy-source': source })).status, 200, 'an anonymous copy nothing will lock: 200, as the policy allows');
+  t.equal((await v2('PUT', `/${noRule}/plain`, { 'x-amz-copy-source': source })).status, 200, 'a V2 copy nothing will lock: 200');
   const v4 = await signed('PUT', `/${withRule}/v4`, { 'x-amz-copy-source': source });
   t.equal(v4.status, 200, `signed with V4: 200 (${v4.body.toString().slice(0, 200)})`);
   t.equal((await L.retentionOf(withRule, 'v4')).split(' ')[0], 'COMPLIANCE', 'the copy took the default retention');
@@ -74,7 +83,7 @@ t.test('multipart: CreateMultipartUpload, UploadPartCopy and CompleteMultipartUp
 
   const id = (await s3.send(new CreateMultipartUploadCommand({ Bucket: withRule, Key: 'mpu' }))).UploadId!;
   const partQuery = `partNumber=1&uploadId=${encodeURIComponent(id)}`;
-  sigV4Refused(t, await anonymous('PUT', `/${withRule}/mpu`, { 'x-amz-copy-source': source }, partQuery), 'Copy Part', 'Authorization', 'an anonymous UploadPartCopy');
+  sigV4Refused(t, await v2('PUT', `/${withRule}/mpu`, { 'x-amz-copy-source': source }, `/${withRule}/mpu?partNumber=1&uploadId=${id}`, partQuery), 'Copy Part', 'Authorization', 'a V2 UploadPartCopy');
   t.equal((await s3.send(new ListPartsCommand({ Bucket: withRule, Key: 'mpu', UploadId: id }))).Parts?.length ?? 0, 0, 'no part stored');
   const part = await signed('PUT', `/${withRule}/mpu`, { 'x-amz-copy-source': source }, partQuery);
   t.equal(part.status, 200, `the same UploadPartCopy signed with V4: 200 (${part.body.toString().slice(0, 200)})`);
