@@ -48,10 +48,15 @@ const MAX_LIFECYCLE_MARKUP = 2 + MAX_RULES * 64;
 
 function positiveInt(v: unknown, what: string): number {
   const s = xmlText(v, what).trim();
-  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
-  // The schema's integers are 32-bit: a larger one is no document S3 parses.
-  if (Number(s) > 2_147_483_647) throw new S3Error('MalformedXML', `${what} is larger than 2147483647.`);
-  return Number(s);
+  // The schema's days are 32-bit integers: text that is none (`abc`, `1.5`), or one past that
+  // range, is no document S3 parses (MalformedXML, as for any value its schema refuses; s3d said
+  // InvalidArgument for the text); an integer under 1 is S3's InvalidArgument (Arsenal#2648,
+  // reproduced against AWS: "'Days' for Expiration action must be a positive integer").
+  if (!/^[+-]?\d+$/.test(s)) throw new S3Error('MalformedXML', `${what} must be a whole number.`);
+  const n = Number(s);
+  if (n > 2_147_483_647 || n < -2_147_483_648) throw new S3Error('MalformedXML', `${what} is outside the 32-bit integers (larger than 2147483647).`);
+  if (n < 1) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
+  return n;
 }
 
 /**

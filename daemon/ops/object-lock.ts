@@ -373,7 +373,11 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
   if (mode !== undefined || date !== undefined) {
     if (mode === undefined || date === undefined) throw new S3Error('MalformedXML', 'Retention needs both Mode and RetainUntilDate (or neither, to remove it).');
     if (!MODES.has(mode)) throw new S3Error('MalformedXML', 'Mode must be GOVERNANCE or COMPLIANCE.');
-    const until = parseDate(date, dateMessage('RetainUntilDate'));
+    // A RetainUntilDate that is no date-time the schema takes (`notadate`, seconds since 1970, a
+    // February 30th) is MalformedXML, as S3 answers it (floci-io/floci#1614, checked against AWS
+    // on the wire); s3d said InvalidArgument. A real date in the past is S3's InvalidArgument below.
+    const until = parseIsoDateTime(date);
+    if (until === undefined || until > LATEST) throw new S3Error('MalformedXML', dateMessage('RetainUntilDate'));
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
     next = { mode: mode as LockMode, until };
   }

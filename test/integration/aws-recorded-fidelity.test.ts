@@ -75,3 +75,21 @@ t.test('empty analytics, inventory, metrics and Intelligent-Tiering lists are ty
     t.equal(res.headers['content-type'], 'application/xml', `?${selector}: application/xml`);
   }
 });
+
+t.test('PutObjectRetention: a RetainUntilDate that is no date-time is MalformedXML; one in the past InvalidArgument (floci#1614, checked against AWS)', async (t) => {
+  // floci-io/floci#1614: AWS answered a raw SigV4 PutObjectRetention whose RetainUntilDate was
+  // `notadate` or `1577836800` with 400 MalformedXML; a past date is S3's InvalidArgument.
+  const locked = 'recorded-fidelity-lock';
+  const made = await raw(d.port, { method: 'PUT', path: `/${locked}`, headers: { 'x-amz-bucket-object-lock-enabled': 'true' } });
+  t.equal(made.status, 200, 'an Object Lock bucket');
+  await raw(d.port, { method: 'PUT', path: `/${locked}/k`, body: 'x' });
+  const retain = (date: string): Promise<RawResponse> => send('PUT', `/${locked}/k`, 'retention', `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${date}</RetainUntilDate></Retention>`);
+  for (const date of ['notadate', '1577836800', '2030-02-30T00:00:00Z', '2030-01-01']) {
+    const res = await retain(date);
+    t.equal(res.status, 400, `RetainUntilDate ${date}: 400`);
+    t.equal(refusal(res).split('|')[0], 'MalformedXML', `RetainUntilDate ${date}: MalformedXML`);
+  }
+  t.equal(refusal(await retain('2020-01-01T00:00:00Z')), 'InvalidArgument|The retain until date must be in the future!', 'a past date: S3\'s InvalidArgument');
+  const none = await send('GET', `/${locked}/k`, 'retention');
+  t.equal(none.status, 404, 'no retention was set');
+});

@@ -316,6 +316,14 @@ t.test('refused configurations change nothing', async (t) => {
     ['a rule without an action', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>', 400, 'InvalidRequest'],
     ['a bad Status', '<LifecycleConfiguration><Rule><ID>a</ID><Status>On</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'MalformedXML'],
     ['zero Days', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'InvalidArgument'],
+    // Days that are no integer: no document S3's schema takes (MalformedXML, as past 2147483647).
+    ['Days abc', '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Days>abc</Days></Expiration></Rule></LifecycleConfiguration>', 400, 'MalformedXML'],
+    [
+      'DaysAfterInitiation 1.5',
+      '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><AbortIncompleteMultipartUpload><DaysAfterInitiation>1.5</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
+      400,
+      'MalformedXML',
+    ],
     [
       'a Date that is not midnight UTC',
       '<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status><Filter/><Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>',

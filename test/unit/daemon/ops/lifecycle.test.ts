@@ -145,7 +145,10 @@ t.test('refusals', async (t) => {
     ['no action', conf(rule('<Filter/><Status>Enabled</Status>')), 'InvalidRequest'],
     ['days 0', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration>')), 'InvalidArgument'],
     ['days -1', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>-1</Days></Expiration>')), 'InvalidArgument'],
-    ['days 1.5', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1.5</Days></Expiration>')), 'InvalidArgument'],
+    // No integer at all: no document S3's schema takes (its days are 32-bit integers), MalformedXML.
+    ['days 1.5', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1.5</Days></Expiration>')), 'MalformedXML'],
+    ['days abc', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>abc</Days></Expiration>')), 'MalformedXML'],
+    ['days past the 32-bit integers', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>2147483648</Days></Expiration>')), 'MalformedXML'],
     ['date not midnight', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration>')), 'InvalidArgument'],
     ['date and days', conf(rule('<Filter/><Status>Enabled</Status><Expiration><Days>1</Days><Date>2027-01-01T00:00:00Z</Date></Expiration>')), 'MalformedXML'],
     // S3's InvalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Tags." (recorded 2021-2026).
@@ -174,13 +177,13 @@ t.test('refusals', async (t) => {
     ['noncurrent transition next to a noncurrent expiration', conf(rule(`${nc('<NoncurrentDays>1</NoncurrentDays>')}<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>`)), 'NotImplemented'],
     ['noncurrent days 0', conf(rule(nc('<NoncurrentDays>0</NoncurrentDays>'))), 'InvalidArgument'],
     ['noncurrent days -1', conf(rule(nc('<NoncurrentDays>-1</NoncurrentDays>'))), 'InvalidArgument'],
-    ['noncurrent days 1.5', conf(rule(nc('<NoncurrentDays>1.5</NoncurrentDays>'))), 'InvalidArgument'],
-    ['noncurrent days empty', conf(rule(nc('<NoncurrentDays></NoncurrentDays>'))), 'InvalidArgument'],
+    ['noncurrent days 1.5', conf(rule(nc('<NoncurrentDays>1.5</NoncurrentDays>'))), 'MalformedXML'],
+    ['noncurrent days empty', conf(rule(nc('<NoncurrentDays></NoncurrentDays>'))), 'MalformedXML'],
     ['no noncurrent days', conf(rule(nc('<NewerNoncurrentVersions>2</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['empty noncurrent expiration', conf(rule(nc(''))), 'MalformedXML'],
     ['newer noncurrent 0', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>0</NewerNoncurrentVersions>'))), 'InvalidArgument'],
     ['newer noncurrent 101', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions>'))), 'InvalidArgument'],
-    ['newer noncurrent x', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>x</NewerNoncurrentVersions>'))), 'InvalidArgument'],
+    ['newer noncurrent x', conf(rule(nc('<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>x</NewerNoncurrentVersions>'))), 'MalformedXML'],
     // InvalidRequest, as S3's other refusals of an action beside a filter it cannot apply to.
     ['expired marker with a tag', conf(rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidRequest'],
     ['expired marker with a tag in And', conf(rule('<Filter><And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidRequest'],
