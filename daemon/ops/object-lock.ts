@@ -376,7 +376,8 @@ export async function handlePutObjectRetention(env: OpsEnv, ctx: RequestContext)
     // A RetainUntilDate that is no date-time the schema takes (`notadate`, seconds since 1970, a
     // February 30th) is MalformedXML, as S3 answers it (floci-io/floci#1614, checked against AWS
     // on the wire); s3d said InvalidArgument. A real date in the past is S3's InvalidArgument below.
-    const until = parseIsoDateTime(date);
+    // One without a zone is UTC, as S3 takes it (versity/versitygw#855, sent to S3 directly).
+    const until = parseIsoDateTime(date, { zoneless: 'utc' });
     if (until === undefined || until > LATEST) throw new S3Error('MalformedXML', dateMessage('RetainUntilDate'));
     if (until <= now) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
     next = { mode: mode as LockMode, until };

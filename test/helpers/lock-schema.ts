@@ -31,11 +31,12 @@ export function dateVerdict(s: string): { ok: Ok; ms?: number } {
     const inner = dateVerdict(s.trim());
     return inner.ok === 'no' ? inner : { ok: 'maybe', ...(inner.ms !== undefined ? { ms: inner.ms } : {}) };
   }
-  const m = /^(\d{4})-(\d{2})-(\d{2})([Tt])(\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):?(\d{2}))$/.exec(s);
+  const m = /^(\d{4})-(\d{2})-(\d{2})([Tt])(\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):?(\d{2}))?$/.exec(s);
   if (!m) return { ok: 'no' };
   const [year, month, day, hour, min, sec] = [m[1], m[2], m[3], m[5], m[6], m[7]].map(Number) as [number, number, number, number, number, number];
   let verdict: Ok = 'yes';
-  if (m[4] === 't' || m[9] === 'z' || (m[10] !== undefined && !m[9]!.includes(':'))) verdict = 'maybe';
+  // No zone: S3 takes one in a Retention document as UTC (versitygw#855), not as a header.
+  if (m[4] === 't' || m[9] === undefined || m[9] === 'z' || (m[10] !== undefined && !m[9].includes(':'))) verdict = 'maybe';
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return { ok: 'no' };
   if (min > 59 || sec > 60 || hour > 24) return { ok: 'no' };
   if (hour === 24 && (min !== 0 || sec !== 0)) return { ok: 'no' };

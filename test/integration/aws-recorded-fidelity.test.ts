@@ -92,4 +92,7 @@ t.test('PutObjectRetention: a RetainUntilDate that is no date-time is MalformedX
   t.equal(refusal(await retain('2020-01-01T00:00:00Z')), 'InvalidArgument|The retain until date must be in the future!', 'a past date: S3\'s InvalidArgument');
   const none = await send('GET', `/${locked}/k`, 'retention');
   t.equal(none.status, 404, 'no retention was set');
+  // versity/versitygw#855: S3 takes a RetainUntilDate without a zone, as UTC.
+  t.equal((await retain('2099-01-02T03:04:05')).status, 200, 'a date without a zone: 200');
+  t.match((await send('GET', `/${locked}/k`, 'retention')).body.toString(), '<RetainUntilDate>2099-01-02T03:04:05.000Z</RetainUntilDate>', 'read as UTC');
 });
