@@ -54,7 +54,7 @@ function positiveInt(v: unknown, what: string): number {
   // reproduced against AWS: "'Days' for Expiration action must be a positive integer").
   if (!/^[+-]?\d+$/.test(s)) throw new S3Error('MalformedXML', `${what} must be a whole number.`);
   const n = Number(s);
-  if (n > 2_147_483_647 || n < -2_147_483_648) throw new S3Error('MalformedXML', `${what} is outside the 32-bit integers (larger than 2147483647).`);
+  if (n > 2_147_483_647 || n < -2_147_483_648) throw new S3Error('MalformedXML', `${what} is outside the 32-bit integers (-2147483648 to 2147483647).`);
   if (n < 1) throw new S3Error('InvalidArgument', `${what} must be a positive whole number.`);
   return n;
 }
