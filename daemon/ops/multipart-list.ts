@@ -7,7 +7,7 @@ import type { BucketRecord, UploadRecord } from '../meta/records.js';
 import { requireBucket, requireBucketStill, type OpsEnv } from './env.js';
 import { initiator, owner, UPLOAD_ID_SHAPE } from './multipart.js';
 import { uploadChecksumElements } from './multipart-checksums.js';
-import { intParam, keyEncoder } from './query.js';
+import { intParam, keyEncoder, refuseNonInteger } from './query.js';
 import type { RequestContext, Result } from './types.js';
 import { XmlWriter } from './xml-writer.js';
 import { isoDate } from '../dates.js';
@@ -19,9 +19,20 @@ const XML = { 'content-type': 'application/xml' };
 // back (see docs/performance.md).
 const ENTRIES_PER_TURN = 100;
 
+// ListMultipartUploads refuses bad input in S3's order (measured by backlot's tests, 2026-09-11):
+// a max-uploads that is no integer first, before the bucket lookup; after the lookup
+// encoding-type, then a negative max-uploads, then the upload-id marker. s3d looked the bucket up
+// first and judged the marker before both, so `?uploads&max-uploads=abc` on a missing bucket was
+// NoSuchBucket, and a request with two faults was refused for the other one.
+
 export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContext): Promise<Result> {
-  const seen = requireBucket(env, ctx.bucket);
   const q = ctx.query;
+  refuseNonInteger(q, 'max-uploads');
+  const seen = requireBucket(env, ctx.bucket);
+  const { url, enc } = keyEncoder(q);
+  // MaxUploads is the page's size, at most 1,000 whatever was asked (S3 answers max-uploads=1001
+  // with <MaxUploads>1000</MaxUploads>, unlike a listing's MaxKeys).
+  const max = intParam(q, 'max-uploads', 1000, 1000);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const keyMarker = q.get('key-marker') ?? '';
@@ -36,8 +47,6 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
       throw new S3Error('InvalidArgument', 'Invalid uploadId marker', { fields: { ArgumentName: 'upload-id-marker', ArgumentValue: uploadIdMarker } });
     }
   }
-  const max = intParam(q, 'max-uploads', 1000, 1000);
-  const { url, enc } = keyEncoder(q);
   const who = owner(env);
   const entries = new XmlWriter('ListMultipartUploadsResult', true);
   const parts: Buffer[] = [];

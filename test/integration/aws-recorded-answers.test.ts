@@ -142,6 +142,34 @@ t.test('ListObjects and ListObjectsV2 refuse in S3\u2019s order: max-keys\u2019 
   }
 });
 
+t.test('ListMultipartUploads refuses in S3\u2019s order: max-uploads\u2019 parse, the bucket, encoding-type, max-uploads\u2019 range, the upload-id marker', async (t) => {
+  // s3d looked the bucket up first and judged the upload-id marker before the rest: a missing
+  // bucket was NoSuchBucket for max-uploads=abc, and a request with two faults was refused for
+  // the other one.
+  const at = `/${bucket}`;
+  const maxAbc = 'InvalidArgument|<Message>Provided max-uploads not an integer or within integer range</Message><ArgumentName>max-uploads</ArgumentName><ArgumentValue>abc</ArgumentValue>';
+  const negative = (value: string): string => `InvalidArgument|<Message>Argument max-uploads must be an integer between 0 and 2147483647</Message><ArgumentName>max-uploads</ArgumentName><ArgumentValue>${value}</ArgumentValue>`;
+  const bogus = 'InvalidArgument|<Message>Invalid Encoding Method specified in Request</Message><ArgumentName>encoding-type</ArgumentName><ArgumentValue>bogus</ArgumentValue>';
+  const marker = 'InvalidArgument|<Message>Invalid uploadId marker</Message><ArgumentName>upload-id-marker</ArgumentName><ArgumentValue>bad</ArgumentValue>';
+  for (const [query, want] of [
+    ['uploads&key-marker=k&upload-id-marker=bad&max-uploads=abc', maxAbc],
+    ['uploads&encoding-type=bogus&max-uploads=abc', maxAbc],
+    ['uploads&encoding-type=bogus&max-uploads=-1', bogus],
+    ['uploads&encoding-type=bogus&key-marker=k&upload-id-marker=bad', bogus],
+    ['uploads&key-marker=k&upload-id-marker=bad&max-uploads=-1', negative('-1')],
+    ['uploads&key-marker=k&upload-id-marker=bad', marker],
+    // A negative value named as read.
+    ['uploads&max-uploads=-01', negative('-1')],
+    ['uploads&max-uploads=-2147483648', negative('-2147483648')],
+  ] as const) {
+    t.equal(refusal(await get(at, query)), want, query);
+  }
+  t.equal(refusal(await get('/no-such-bucket-ra', 'uploads&max-uploads=abc')), maxAbc, 'no bucket, max-uploads=abc: before the bucket');
+  for (const query of ['uploads&encoding-type=bogus', 'uploads&max-uploads=-1', 'uploads&key-marker=k&upload-id-marker=bad']) {
+    t.match(refusal(await get('/no-such-bucket-ra', query)), /^NoSuchBucket\|/, `no bucket, ${query}: the bucket first`);
+  }
+});
+
 t.test('ListBuckets words its refusals as S3 does: max-buckets as sent or as read, bucket-region without case, the token', async (t) => {
   // s3d answered max-buckets' two in words of its own (`max-buckets must be ... 10000.`) naming no
   // argument, its token's with a period and no argument, and refused bucket-region=US-EAST-1.
