@@ -69,7 +69,8 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('MaxUploads', max)
     .text('IsTruncated', r.truncated)
-    .text('EncodingType', url ? 'url' : undefined);
+    // As sent: S3 takes `URL` as `url` and echoes it `URL` (backlot's tests, both spellings measured).
+    .text('EncodingType', url ? q.get('encoding-type')! : undefined);
   return { status: 200, headers: XML, body: doc.endWith(parts) };
 }
 

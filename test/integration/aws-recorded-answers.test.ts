@@ -170,6 +170,17 @@ t.test('ListMultipartUploads refuses in S3\u2019s order: max-uploads\u2019 parse
   }
 });
 
+t.test('ListMultipartUploads echoes encoding-type as sent, URL as URL', async (t) => {
+  // S3 takes the value without case and echoes it as sent; s3d answered <EncodingType>url for URL.
+  for (const value of ['url', 'URL']) {
+    const res = await get(`/${bucket}`, `uploads&encoding-type=${value}&prefix=a%20b`);
+    t.equal(res.status, 200, `${value}: 200`);
+    t.match(res.body.toString(), `<Prefix>a+b</Prefix>`, `${value}: the prefix encoded`);
+    t.match(res.body.toString(), `<EncodingType>${value}</EncodingType>`, `${value}: echoed as sent`);
+  }
+  t.notMatch((await get(`/${bucket}`, 'uploads')).body.toString(), '<EncodingType>', 'none unasked');
+});
+
 t.test('ListBuckets words its refusals as S3 does: max-buckets as sent or as read, bucket-region without case, the token', async (t) => {
   // s3d answered max-buckets' two in words of its own (`max-buckets must be ... 10000.`) naming no
   // argument, its token's with a period and no argument, and refused bucket-region=US-EAST-1.
