@@ -65,8 +65,8 @@ export async function handleListBuckets(env: OpsEnv, ctx: RequestContext): Promi
   const prefix = q.get('prefix') ?? '';
   // Refused in S3's words (backlot's tests, measured 2026-09-29): a max-buckets that is no 32-bit
   // integer named as sent, as the listings' max-keys; one out of range named as read (`-01` as
-  // `-1`, `010001` as `10001`); an empty one is none. s3d answered both in words of its own, with
-  // no argument named.
+  // `-1`, `010001` as `10001`); an empty one asks for no limit of its own (pages of 10,000, as a
+  // token alone). s3d answered both in words of its own, with no argument named.
   const maxRaw = q.get('max-buckets');
   refuseNonInteger(q, 'max-buckets');
   const maxSent = maxRaw === null ? undefined : maxRaw === '' ? MAX_BUCKETS : Number(maxRaw) + 0; // + 0: `-0` is 0
