@@ -5,7 +5,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { S3Error } from '../errors.js';
 import { type NativeCrc, type NativeCrcLoad, NativeCrc32c, NativeCrc64Nvme, loadNativeCrc } from './crc-native.js';
-import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signatureMismatch, signaturesEqual, trailerStringToSign } from './sigv4.js';
+import { type AuthResult, EMPTY_SHA256, chunkStringToSign, signatureHex, signaturesEqual, trailerStringToSign } from './sigv4.js';
+import { signatureMismatch } from './sigv4-errors.js';
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 

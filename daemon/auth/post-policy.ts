@@ -10,7 +10,8 @@ import { S3Error } from '../errors.js';
 import { parseIsoDateTime } from '../dates.js';
 import { utf8Text } from '../utf8.js';
 import { isChecksumValueHeader } from './payload.js';
-import { ALGORITHM, lookupSecret, sessionCredentials, signatureHex, signatureMismatch, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
+import { ALGORITHM, lookupSecret, sessionCredentials, signatureHex, signaturesEqual, signingKeyFor, type AuthOptions, type Credentials } from './sigv4.js';
+import { signatureMismatch } from './sigv4-errors.js';
 import { jsonNestsDeeperThan, MAX_POLICY_NESTING } from './json-keys.js';
 
 /** Form fields, names lower-cased (form field names are case-insensitive). */

@@ -10,7 +10,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { AuthResult, Credentials, PayloadMode, SigV4Request } from './sigv4.js';
-import { MAX_CLOCK_SKEW_MS, UNSIGNED_PAYLOAD, clockSkewed, formatAmzDate, lookupSecret, parseRequestDate, presignExpired, signatureMismatch } from './sigv4.js';
+import { MAX_CLOCK_SKEW_MS, UNSIGNED_PAYLOAD, clockSkewed, formatAmzDate, lookupSecret, parseRequestDate } from './sigv4.js';
+import { presignExpired, signatureMismatch } from './sigv4-errors.js';
 
 /**
  * Sub-resources that are part of the canonical resource: botocore's HmacV1Auth.QSAOfInterest (the
