@@ -5,8 +5,8 @@
 // resource(s) a policy names (a request naming a version needs the *Version action; a copy needs
 // s3:GetObject on its source as well as s3:PutObject on its destination). Anonymous requests get
 // the few object and listing operations below, and DeleteObjects, judged key by key as for users
-// (bucket configuration and listing buckets are never anonymous); users get every S3 operation
-// their policies allow.
+// (bucket configuration, listing buckets, copies and starting a multipart upload are never
+// anonymous, as on S3); users get every S3 operation their policies allow.
 import { decide, isPublic, namedUsers, parseBucketPolicy, principalUser, type BucketPolicy, type RequestFacts } from '../auth/bucket-policy.js';
 import { PRINCIPAL_TAG } from '../auth/policy-keys.js';
 import type { User } from '../auth/users.js';
@@ -594,6 +594,13 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   // and a public-read-write destination; SeaweedFS answers the same). UploadPartCopy is a copy of
   // an object too, and is answered alike (S3's own answer to it is not on record).
   if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') throw new S3Error('AccessDenied', 'Anonymous users cannot copy objects. Please authenticate.');
+  // S3 starts no multipart upload for an anonymous requester either, whatever the policy allows
+  // (`"Action": "*"` to anyone, a public-read-write bucket): 403 AccessDenied in these words, two
+  // spaces as S3 sends them (scylladb/scylladb#13425, AWS's XML; aws/aws-sdk-cpp#1575;
+  // awsdocs/amazon-s3-userguide#91). The parts, completion, abort and listing of an upload a
+  // signer started stay as the policy allows: S3 is not on record refusing those (versitygw
+  // refuses the creation alone and judges them by the policy).
+  if (route.op === 'CreateMultipartUpload') throw new S3Error('AccessDenied', 'Anonymous users cannot initiate multipart uploads.  Please authenticate.');
   // DeleteObjects is judged key by key in its handler (userMay with no access key), as S3 judges
   // it: keys the bucket's policy does not let anyone delete are AccessDenied entries of a 200.
   if (route.op === 'DeleteObjects') return true;

@@ -33,10 +33,12 @@ import { md5Base64, md5Hex } from '../helpers/hash.js';
 import { assertXmlError, raw, xmlField, type RawOptions, type RawResponse } from '../helpers/http.js';
 import { minioClient } from '../helpers/minio.js';
 import { formData, postForm } from '../helpers/post-object.js';
-import { createBucket, getBytes, s3Code } from '../helpers/s3.js';
+import { clientFor, createBucket, getBytes, s3Code, sdkFailure } from '../helpers/s3.js';
 import { allowAll, arn, assertDenied, mcDownload, mcPublic, objectPath, policy, policyHelpers, stmt, taggingXml } from '../helpers/bucket-policy.js';
 
 const MiB = 1024 * 1024;
+/** S3's refusal of every anonymous CreateMultipartUpload, two spaces and all (scylladb/scylladb#13425). */
+const ANON_MPU = 'Anonymous users cannot initiate multipart uploads.  Please authenticate.';
 
 const d = await startDaemon();
 const work = mkdtempSync(join(tmpdir(), 's3d-policy-'));
@@ -173,13 +175,16 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   t.equal(await signedHeadStatus(bucket, 'up/half.txt'), 404, '… stores nothing');
   assertXmlError(t, await postForm(d, 'no-such-bucket-here', formData([['key', 'x.txt']], { data: Buffer.from('x') })), 404, 'NoSuchBucket', 'an anonymous form to a missing bucket');
 
-  // Multipart: create, two parts, ListParts, ListMultipartUploads, complete.
+  // Multipart: S3 starts no upload for an anonymous requester (the subtest below); one the root
+  // user started takes anonymous parts, ListParts, ListMultipartUploads and the completion as
+  // readwrite allows.
+  const refusedCreate = await anon({ method: 'POST', path: objectPath(bucket, 'up/anon-mpu.bin'), query: 'uploads' });
+  assertXmlError(t, refusedCreate, 403, 'AccessDenied', 'anonymous CreateMultipartUpload under readwrite');
+  t.equal(xmlField(refusedCreate.body, 'Message'), ANON_MPU, "… in S3's words");
   const key = 'up/big.bin';
   const body = testBytes(5 * MiB + 1000, 11);
-  const created = await anon({ method: 'POST', path: objectPath(bucket, key), query: 'uploads' });
-  t.equal(created.status, 200, 'anonymous CreateMultipartUpload: 200');
-  const uploadId = xmlField(created.body, 'UploadId');
-  t.ok(uploadId, 'an UploadId');
+  const uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId;
+  t.ok(uploadId, 'the root user starts the upload');
   const uid = encodeURIComponent(uploadId ?? '');
   const p1 = await anon({ method: 'PUT', path: objectPath(bucket, key), query: `partNumber=1&uploadId=${uid}`, body: body.subarray(0, 5 * MiB) });
   const p2 = await anon({ method: 'PUT', path: objectPath(bucket, key), query: `partNumber=2&uploadId=${uid}`, body: body.subarray(5 * MiB) });
@@ -191,6 +196,7 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   const uploads = await anon({ method: 'GET', path: `/${bucket}`, query: 'uploads' });
   t.equal(uploads.status, 200, 'anonymous ListMultipartUploads: 200');
   t.ok(uploads.body.toString().includes(`<UploadId>${uploadId}</UploadId>`), 'ListMultipartUploads: the upload');
+  t.notMatch(uploads.body.toString(), 'anon-mpu.bin', '… and none from the refused CreateMultipartUpload');
   const done = await anon({
     method: 'POST',
     path: objectPath(bucket, key),
@@ -204,9 +210,8 @@ t.test('`mc anonymous set public`: anonymous PUT, multipart upload, abort and de
   t.match(xmlField(done.body, 'ETag') ?? '', /-2(&quot;|")$/, 'a two-part ETag');
   t.equal(md5Hex(await getBytes(s3, { Bucket: bucket, Key: key })), md5Hex(body), 'the completed object has the uploaded bytes');
 
-  // Abort another upload.
-  const created2 = await anon({ method: 'POST', path: objectPath(bucket, 'up/abandoned.bin'), query: 'uploads' });
-  const uid2 = encodeURIComponent(xmlField(created2.body, 'UploadId') ?? '');
+  // Abort another upload the root user started.
+  const uid2 = encodeURIComponent((await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'up/abandoned.bin' }))).UploadId ?? '');
   const abort = await anon({ method: 'DELETE', path: objectPath(bucket, 'up/abandoned.bin'), query: `uploadId=${uid2}` });
   t.equal(abort.status, 204, 'anonymous AbortMultipartUpload: 204');
   assertXmlError(t, await anon({ method: 'GET', path: objectPath(bucket, 'up/abandoned.bin'), query: `uploadId=${uid2}` }), 404, 'NoSuchUpload', 'ListParts of the aborted upload');
@@ -286,7 +291,8 @@ t.test('each operation is admitted by exactly its action: denied by a policy gra
       status: 204,
       unchanged: async () => (await signedHeadStatus(bucket, 'del.txt')) === 200,
     },
-    { op: 'CreateMultipartUpload', action: 's3:PutObject', prepare: async () => ({ method: 'POST', path: objectPath(bucket, 'mpu-create.bin'), query: 'uploads' }), status: 200 },
+    // CreateMultipartUpload is refused anonymously whatever the policy allows, as on S3 (below);
+    // the parts, completion, abort and listing of an upload a signer started are judged here.
     {
       op: 'UploadPart',
       action: 's3:PutObject',
@@ -534,10 +540,9 @@ t.test('anonymous CopyObject and UploadPartCopy: 403 AccessDenied whatever the p
   refused(await copy(closed, 'x.txt', `/${closed}/private.txt`), 'CopyObject within a bucket without any policy');
   assertXmlError(t, await copy(bucketName('ghost'), 'x.txt', `/${pubRead}/src.txt`), 404, 'NoSuchBucket', 'CopyObject into a missing bucket');
 
-  // UploadPartCopy, into an upload the anonymous client started in the writable bucket.
-  const created = await anon({ method: 'POST', path: objectPath(pubWrite, 'mp-copy.bin'), query: 'uploads' });
-  t.equal(created.status, 200, 'an anonymous CreateMultipartUpload the policy allows: 200');
-  const id = xmlField(created.body, 'UploadId') ?? '';
+  // UploadPartCopy, into an upload the root user started in the writable bucket (an anonymous
+  // client starts none, as on S3).
+  const id = (await s3.send(new CreateMultipartUploadCommand({ Bucket: pubWrite, Key: 'mp-copy.bin' }))).UploadId ?? '';
   refused(await copy(pubWrite, 'mp-copy.bin', `/${pubRead}/src.txt`, `partNumber=1&uploadId=${encodeURIComponent(id)}`), 'UploadPartCopy from the public-read bucket');
   const listed = await raw(d.port, { method: 'GET', path: objectPath(pubWrite, 'mp-copy.bin'), query: `uploadId=${encodeURIComponent(id)}` });
   t.notMatch(listed.body.toString(), '<Part>', 'no part stored');
@@ -548,6 +553,44 @@ t.test('anonymous CopyObject and UploadPartCopy: 403 AccessDenied whatever the p
   t.equal((await getBytes(s3, { Bucket: pubWrite, Key: 'copied.txt' })).toString(), 'copy me', 'the copy has the source bytes');
 });
 
+
+t.test('anonymous CreateMultipartUpload: 403 AccessDenied whatever the policy allows, as on S3', async (t) => {
+  // S3 starts no multipart upload for an anonymous requester, in a public-read-write bucket or
+  // one whose policy allows "*" to anyone (awsdocs/amazon-s3-userguide#91, scylladb/scylladb#13425,
+  // aws/aws-sdk-cpp#1575): AccessDenied in these words. s3d started one wherever the policy allowed
+  // s3:PutObject. The parts, completion, abort and listing of an upload a signer started are still
+  // judged by the policy (`mc anonymous set public` above, and the operation table).
+  const [rw, star, closed] = await Promise.all([createBucket(s3, 'mrw'), createBucket(s3, 'mstar'), createBucket(s3, 'mpriv')]);
+  await setPolicy(rw, mcPublic(rw));
+  await setPolicy(star, allowAll(star));
+  const refused = (r: RawResponse, what: string): void => {
+    assertXmlError(t, r, 403, 'AccessDenied', what);
+    t.equal(xmlField(r.body, 'Message'), ANON_MPU, `${what}: S3's message`);
+  };
+  const create = (bucket: string, key: string, headers: Record<string, string> = {}): Promise<RawResponse> => anon({ method: 'POST', path: objectPath(bucket, key), query: 'uploads', headers });
+
+  refused(await create(rw, 'a.bin'), 'under `mc anonymous set public`');
+  refused(await create(star, 'a.bin'), 'under a policy allowing s3:* to anyone');
+  refused(await create(closed, 'a.bin'), 'in a bucket without a policy');
+  // The refusal comes before anything the request asks for is looked at.
+  refused(await create(star, 'b.bin', { 'content-type': 'text/plain', 'x-amz-meta-note': 'n', 'x-amz-checksum-algorithm': 'CRC32', 'x-amz-server-side-encryption': 'AES256' }), 'with metadata, a checksum algorithm and SSE');
+  // The SDK sending it unsigned, as a browser app without credentials would.
+  const unsigned = clientFor(d, { signer: { sign: async (request) => request } });
+  t.teardown(() => unsigned.destroy());
+  const sdk = await sdkFailure(unsigned.send(new CreateMultipartUploadCommand({ Bucket: star, Key: 'sdk.bin' })));
+  t.equal(`${sdk.name}/${sdk.status}`, 'AccessDenied/403', 'the SDK without a signature: AccessDenied');
+  t.equal(sdk.message, ANON_MPU, "… with S3's message");
+  for (const b of [rw, star, closed]) {
+    const listed = await raw(d.port, { method: 'GET', path: `/${b}`, query: 'uploads' });
+    t.notMatch(listed.body.toString(), '<Upload>', `no upload was started in ${b}`);
+  }
+  // The bucket must exist (NoSuchBucket first, as for any anonymous request).
+  assertXmlError(t, await create(bucketName('ghost'), 'a.bin'), 404, 'NoSuchBucket', 'into a missing bucket');
+  // Signed, the same request starts an upload.
+  const signed = await raw(d.port, { method: 'POST', path: objectPath(star, 'a.bin'), query: 'uploads' });
+  t.equal(signed.status, 200, 'signed: 200');
+  t.ok(xmlField(signed.body, 'UploadId'), '… an UploadId');
+});
 
 // S3 sends x-amz-tagging-count "when you have the relevant permission to read object tags"; s3d
 // sent it to anyone who could read the object.

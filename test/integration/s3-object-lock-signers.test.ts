@@ -1,10 +1,11 @@
 // Object Lock: a version the lock will protect (the bucket's default retention, or the request's
 // own retention or legal hold ON) is created only by a request signed with Signature Version 4.
 // PutObject and UploadPart are pinned in s3-object-lock-checksums.test.ts; here the other ways a
-// version, its data or its lock reach a bucket open to anonymous writers: CopyObject and
-// UploadPartCopy signed with V2 (an anonymous copy is refused before, as on S3),
-// CreateMultipartUpload, CompleteMultipartUpload (parts stored before the bucket's default
-// retention was set) and POST Object (an unsigned or V2-signed form). Each anonymous or V2
+// version, its data or its lock reach a bucket open to anonymous writers: CopyObject,
+// UploadPartCopy and CreateMultipartUpload signed with V2 (an anonymous copy or
+// CreateMultipartUpload is refused before, as on S3), CompleteMultipartUpload (parts stored
+// before the bucket's default retention was set) and POST Object (an unsigned or V2-signed
+// form). Each anonymous or V2
 // request is 400 InvalidArgument "<request> requests with Object Lock parameters require AWS
 // Signature Version 4", nothing stored; the same request signed with V4 goes through, locked.
 
@@ -78,8 +79,12 @@ t.test('CopyObject: a copy the lock will protect only signed with V4', async (t)
 });
 
 t.test('multipart: CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload of a locked object only signed with V4', async (t) => {
-  sigV4Refused(t, await anonymous('POST', `/${withRule}/mpu`, {}, 'uploads'), 'Create Multipart Upload', 'Authorization', 'an anonymous CreateMultipartUpload, the default retention');
-  sigV4Refused(t, await anonymous('POST', `/${noRule}/mpu`, { 'x-amz-object-lock-legal-hold': 'ON' }, 'uploads'), 'Create Multipart Upload', 'Authorization', 'an anonymous CreateMultipartUpload, a legal hold ON');
+  // An anonymous CreateMultipartUpload never gets this far: S3 refuses every one (s3-bucket-policy-access).
+  const anon = await anonymous('POST', `/${withRule}/mpu`, {}, 'uploads');
+  t.equal(anon.status, 403, 'anonymous: 403, whatever the lock');
+  t.equal(xmlField(anon.body, 'Message'), 'Anonymous users cannot initiate multipart uploads.  Please authenticate.', "anonymous: S3's refusal of an anonymous CreateMultipartUpload");
+  sigV4Refused(t, await v2('POST', `/${withRule}/mpu`, {}, `/${withRule}/mpu?uploads`, 'uploads'), 'Create Multipart Upload', 'Authorization', 'a V2 CreateMultipartUpload, the default retention');
+  sigV4Refused(t, await v2('POST', `/${noRule}/mpu`, { 'x-amz-object-lock-legal-hold': 'ON' }, `/${noRule}/mpu?uploads`, 'uploads'), 'Create Multipart Upload', 'Authorization', 'a V2 CreateMultipartUpload, a legal hold ON');
 
   const id = (await s3.send(new CreateMultipartUploadCommand({ Bucket: withRule, Key: 'mpu' }))).UploadId!;
   const partQuery = `partNumber=1&uploadId=${encodeURIComponent(id)}`;
@@ -88,11 +93,12 @@ t.test('multipart: CreateMultipartUpload, UploadPartCopy and CompleteMultipartUp
   const part = await signed('PUT', `/${withRule}/mpu`, { 'x-amz-copy-source': source }, partQuery);
   t.equal(part.status, 200, `the same UploadPartCopy signed with V4: 200 (${part.body.toString().slice(0, 200)})`);
 
-  // An upload begun, and its part sent, anonymously while nothing would lock it; then the bucket
-  // gets a default retention, which the completion applies: the completion must be signed with V4.
+  // An upload begun (signed with V2: an anonymous client begins none) and its part sent
+  // anonymously while nothing would lock it; then the bucket gets a default retention, which the
+  // completion applies: the completion must be signed with V4.
   const later = await openBucket(false);
-  const created = await anonymous('POST', `/${later}/late`, {}, 'uploads');
-  t.equal(created.status, 200, 'an anonymous CreateMultipartUpload nothing will lock: 200');
+  const created = await v2('POST', `/${later}/late`, {}, `/${later}/late?uploads`, 'uploads');
+  t.equal(created.status, 200, 'a V2 CreateMultipartUpload nothing will lock: 200');
   const lateId = xmlField(created.body, 'UploadId')!;
   const body = Buffer.from('sent by anyone');
   const sent = await anonymous('PUT', `/${later}/late`, {}, `partNumber=1&uploadId=${encodeURIComponent(lateId)}`, body);
