@@ -166,7 +166,7 @@ export function requireLockedBodyChecksum(lock: { retention?: Retention; legalHo
  * "Put Object" and "Put Part" are S3's own words (versitygw#1542; the integrity check's message
  * names UploadPart "Put Part"); the others are s3d's, in the same pattern: S3's answer to those
  * requests is not on record (an anonymous copy it refuses outright, AccessDenied "Anonymous users
- * cannot copy objects. Please authenticate.", Seagate/cortx-prvsnr#2908).
+ * cannot copy objects.  Please authenticate.", Seagate/cortx-prvsnr#2908).
  */
 export type LockedWrite = 'Put Object' | 'Put Part' | 'Copy Object' | 'Copy Part' | 'Create Multipart Upload' | 'Complete Multipart Upload' | 'Post Object';
 

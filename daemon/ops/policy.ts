@@ -590,10 +590,11 @@ export function anonymousAllowed(env: OpsEnv, req: AnonymousRequest, body?: Body
   // (a bucket name's existence is public on S3; anonymous CreateBucket stays AccessDenied).
   if (route.op !== 'CreateBucket' && env.meta.getBucket(route.bucket) === undefined) throw new S3Error('NoSuchBucket');
   // S3 copies for no anonymous requester, whatever the policies allow on either side: 403
-  // AccessDenied in these words (Seagate/cortx-prvsnr#2908, seen on AWS with a public-read source
-  // and a public-read-write destination; SeaweedFS answers the same). UploadPartCopy is a copy of
-  // an object too, and is answered alike (S3's own answer to it is not on record).
-  if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') throw new S3Error('AccessDenied', 'Anonymous users cannot copy objects. Please authenticate.');
+  // AccessDenied in these words, two spaces as S3 sends them (Seagate/cortx-prvsnr#2908, seen on
+  // AWS with a public-read source and a public-read-write destination; SeaweedFS answers the same
+  // with one). UploadPartCopy is a copy of an object too, and is answered alike (S3's own answer
+  // to it is not on record).
+  if (route.op === 'CopyObject' || route.op === 'UploadPartCopy') throw new S3Error('AccessDenied', 'Anonymous users cannot copy objects.  Please authenticate.');
   // S3 starts no multipart upload for an anonymous requester either, whatever the policy allows
   // (`"Action": "*"` to anyone, a public-read-write bucket): 403 AccessDenied in these words, two
   // spaces as S3 sends them (scylladb/scylladb#13425, AWS's XML; aws/aws-sdk-cpp#1575;

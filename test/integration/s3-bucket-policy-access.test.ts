@@ -527,7 +527,7 @@ t.test('anonymous CopyObject and UploadPartCopy: 403 AccessDenied whatever the p
   await setPolicy(pubWrite, mcPublic(pubWrite));
   const refused = (r: RawResponse, what: string): void => {
     assertXmlError(t, r, 403, 'AccessDenied', what);
-    t.equal(xmlField(r.body, 'Message'), 'Anonymous users cannot copy objects. Please authenticate.', `${what}: S3's message`);
+    t.equal(xmlField(r.body, 'Message'), 'Anonymous users cannot copy objects.  Please authenticate.', `${what}: S3's message`);
   };
   const copy = (dst: string, key: string, src: string, query?: string): Promise<RawResponse> => anon({ method: 'PUT', path: objectPath(dst, key), headers: { 'x-amz-copy-source': src }, ...(query !== undefined ? { query } : {}) });
 

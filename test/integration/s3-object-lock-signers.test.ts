@@ -67,7 +67,7 @@ t.test('CopyObject: a copy the lock will protect only signed with V4', async (t)
   // An anonymous copy never gets this far: S3 refuses every one (s3-bucket-policy-access).
   const anon = await anonymous('PUT', `/${withRule}/anon`, { 'x-amz-copy-source': source });
   t.equal(anon.status, 403, 'anonymous: 403, whatever the lock');
-  t.equal(xmlField(anon.body, 'Message'), 'Anonymous users cannot copy objects. Please authenticate.', 'anonymous: S3\'s refusal of an anonymous copy');
+  t.equal(xmlField(anon.body, 'Message'), 'Anonymous users cannot copy objects.  Please authenticate.', 'anonymous: S3\'s refusal of an anonymous copy');
   sigV4Refused(t, await v2('PUT', `/${withRule}/v2`, { 'x-amz-copy-source': source }), 'Copy Object', 'Authorization', 'Signature Version 2, the default retention');
   sigV4Refused(t, await v2('PUT', `/${noRule}/held`, { 'x-amz-copy-source': source, 'x-amz-object-lock-legal-hold': 'ON' }), 'Copy Object', 'Authorization', 'Signature Version 2, a legal hold ON');
   t.equal((await versions(withRule, 'anon')) + (await versions(withRule, 'v2')) + (await versions(noRule, 'held')), 0, 'nothing stored');
