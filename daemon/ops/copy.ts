@@ -62,7 +62,10 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
   try {
     decoded = decodeURIComponent(raw);
   } catch {
-    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey (URL-encoded).');
+    // A `%` that starts no escape (`a/100%`, `a/%ZZ`, `a/%C3%`) or escapes that spell no UTF-8:
+    // S3's own words for it (paws-r/paws#819, versitygw#1401). The text that said the source must
+    // name a bucket and key sent the client looking at a source that did name both.
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding');
   }
   if (decoded.startsWith('/')) decoded = decoded.slice(1);
   // An ARN (`arn:aws:s3:…:accesspoint/ap/object/key`: an access point, an Outposts or Object

@@ -1,9 +1,9 @@
 // CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
 // COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
-// keys, copy-source parameters other than versionId and sources naming no valid bucket or no key
-// or an access point ARN (InvalidArgument), the CopyObjectResult document, a 64 MiB copy with
-// bounded daemon RSS, and an SSE-C key rotation in place that still reads back after the deletion
-// reaper has run.
+// keys, copy-source parameters other than versionId and sources naming no valid bucket or no key,
+// not percent-encoded UTF-8 or an access point ARN (InvalidArgument), the CopyObjectResult
+// document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key rotation in place that still
+// reads back after the deletion reaper has run.
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -203,6 +203,20 @@ t.test('a copy source naming no valid bucket, or no key, is 400 InvalidArgument 
     t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'nope', CopySource: source }))), { name: 'InvalidArgument', status: 400, message: 'Invalid copy source object key' }, JSON.stringify(source));
   }
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'nope' }))), 'NotFound/404', 'nothing was copied');
+});
+
+t.test('a copy source that is not percent-encoded UTF-8 is 400 InvalidArgument "Invalid copy source encoding", nothing copied', async (t) => {
+  // S3's answer to a source with a bare % (paws-r/paws#819: `bucket/rm/%01file%/output.txt`;
+  // versitygw's CopyObject_invalid_copy_source); s3d said the source must name a bucket and key.
+  const message = 'Invalid copy source encoding';
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'enc' }));
+  for (const source of [`${A}/%ZZ`, `${A}/%A/bar`, `${A}/%1`, `${A}/%C3%`, `${A}/rm/%01file%/output.txt`, '100%/foo/bar', '%']) {
+    t.same(await sdkFailure(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'enc', CopySource: source }))), { name: 'InvalidArgument', status: 400, message }, `CopyObject ${JSON.stringify(source)}`);
+    t.same(await sdkFailure(s3.send(new UploadPartCopyCommand({ Bucket: B, Key: 'enc', UploadId: up.UploadId, PartNumber: 1, CopySource: source }))), { name: 'InvalidArgument', status: 400, message }, `UploadPartCopy ${JSON.stringify(source)}`);
+  }
+  t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'enc' }))), 'NotFound/404', 'nothing was copied');
+  t.same((await s3.send(new ListPartsCommand({ Bucket: B, Key: 'enc', UploadId: up.UploadId }))).Parts ?? [], [], 'no part was copied');
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'enc', UploadId: up.UploadId }));
 });
 
 t.test('an access point ARN as the copy source is 400 InvalidArgument saying s3d has none', async (t) => {
