@@ -16,7 +16,7 @@ import { clientETag, createObjectEncryption, sseResponseHeaders, unsealCustomer,
 import { derivePartKey } from '../sse/object-key.js';
 import { openPartChecksums, partChecksumFields, type Checksums } from '../sse/checksums.js';
 import { blocksSseC, customerKeyMd5, encryptionChoiceHeader, parseCustomerKey, restatesEncryption } from '../sse/params.js';
-import { MAX_COPY_SOURCE, checkCopySourceKey, copySourceTooLarge, loadCopySource, readCopySource, withDataPlace } from './copy.js';
+import { MAX_COPY_SOURCE, checkCopySourceKey, copySourceTooLarge, loadCopySource, parseCopySource, readCopySource, withDataPlace } from './copy.js';
 import type { DataLease } from './data-gate.js';
 import { accountId, assumedRoleArn, metaError, requireBucket, requireSameBucket, userArn, type OpsEnv } from './env.js';
 import { writeData, type WrittenData } from './object-data.js';
@@ -371,10 +371,19 @@ export async function handleUploadPartCopy(env: OpsEnv, ctx: RequestContext): Pr
   return await withDataPlace(env, ctx, (lease) => uploadPartCopy(env, ctx, lease));
 }
 
-/** What UploadPartCopy checks before it looks its source up: the part number, its headers, the upload. */
+/**
+ * What UploadPartCopy checks before it looks its source up: the part number, its headers, the
+ * bucket, the form of x-amz-copy-source, the upload.
+ */
 function partCopyArguments(env: OpsEnv, ctx: RequestContext): { n: number; up: UploadRecord } {
   const n = partNumber(ctx);
   refusePartCopyHeaders(ctx.headers);
+  // A copy source that names no source is refused after the bucket and before the upload is
+  // looked up, as S3 refuses it (versitygw's UploadPartCopy tests, checked against S3: the
+  // header's faults under an upload id that names none, NoSuchBucket first): it was NoSuchUpload
+  // beside a stale upload id, which sent the client looking at the wrong argument.
+  requireBucket(env, ctx.bucket);
+  parseCopySource(ctx.headers['x-amz-copy-source'] ?? '');
   const up = loadUpload(env, ctx, true);
   // The part follows the upload's encryption, as UploadPart's does.
   refuseEncryptionChoice(ctx.headers);

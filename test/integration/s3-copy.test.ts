@@ -1,9 +1,9 @@
 // CopyObject against the built daemon (over TLS, so SSE-C works): within and across buckets,
 // COPY vs REPLACE metadata, copy onto itself, x-amz-copy-source-if-* (412), URL-encoded source
 // keys, copy-source parameters other than versionId and sources naming no valid bucket or no key,
-// not percent-encoded UTF-8 or an access point ARN (InvalidArgument), the CopyObjectResult
-// document, a 64 MiB copy with bounded daemon RSS, and an SSE-C key rotation in place that still
-// reads back after the deletion reaper has run.
+// not percent-encoded UTF-8 or an access point ARN (InvalidArgument; UploadPartCopy's before its
+// upload id), the CopyObjectResult document, a 64 MiB copy with bounded daemon RSS, and an SSE-C
+// key rotation in place that still reads back after the deletion reaper has run.
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -217,6 +217,24 @@ t.test('a copy source that is not percent-encoded UTF-8 is 400 InvalidArgument "
   t.equal(await s3Code(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'enc' }))), 'NotFound/404', 'nothing was copied');
   t.same((await s3.send(new ListPartsCommand({ Bucket: B, Key: 'enc', UploadId: up.UploadId }))).Parts ?? [], [], 'no part was copied');
   await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'enc', UploadId: up.UploadId }));
+});
+
+t.test('UploadPartCopy judges the copy source after the bucket and before the upload id', async (t) => {
+  // versitygw's UploadPartCopy tests, checked against S3: a source naming no source is refused
+  // under an upload id that names no upload; a missing bucket is NoSuchBucket first. s3d answered
+  // NoSuchUpload, whatever the copy source said.
+  const part = (Bucket: string, CopySource: string): Promise<unknown> => s3.send(new UploadPartCopyCommand({ Bucket, Key: 'part', UploadId: 'no-such-upload', PartNumber: 1, CopySource }));
+  for (const [source, message] of [
+    ['bucket/%ZZ', 'Invalid copy source encoding'],
+    ['192.168.1.1/foo', 'Invalid copy source bucket name'],
+    ['my-buc@k&()t/obj', 'Invalid copy source bucket name'],
+    [A, 'Invalid copy source object key'],
+    [`${A}/`, 'Invalid copy source object key'],
+  ] as const) {
+    t.same(await sdkFailure(part(B, source)), { name: 'InvalidArgument', status: 400, message }, JSON.stringify(source));
+  }
+  t.equal(await s3Code(part(bucketName('cp-none'), 'Copy-Source')), 'NoSuchBucket/404', 'a missing bucket before the copy source');
+  t.equal(await s3Code(part(B, `${A}/q`)), 'NoSuchUpload/404', 'a well-formed source: the upload id is judged');
 });
 
 t.test('an access point ARN as the copy source is 400 InvalidArgument saying s3d has none', async (t) => {
