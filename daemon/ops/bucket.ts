@@ -221,17 +221,25 @@ export async function handleCreateBucket(env: OpsEnv, ctx: RequestContext): Prom
   // when the request asks for Object Lock or tags the bucket lacks: that must not look granted.
   const alreadyMade = (existing: BucketRecord | undefined): boolean =>
     existing !== undefined && env.config.region === 'us-east-1' && !(withLock && existing.objectLock === undefined) && (tags === undefined || sameTags(tags, existing.tags));
-  if (alreadyMade(env.meta.getBucket(name))) return { status: 200, headers: { location: `/${name}` } };
+  if (alreadyMade(env.meta.getBucket(name))) return created(name);
   try {
     await env.meta.createBucket(name, Date.now(), { ...(withLock ? { versioning: 'Enabled', objectLock: {} } : {}), ...tagsField(tags) });
   } catch (err) {
     // Another CreateBucket of the name committed while this one ran (parallel workers making
     // sure their bucket exists): answered as if it had come just after that one, as it would
     // have been had it arrived later (it was 409 in us-east-1, where a repeat is 200).
-    if (err instanceof MetaConflict && err.code === 'BucketAlreadyOwnedByYou' && alreadyMade(env.meta.getBucket(name))) return { status: 200, headers: { location: `/${name}` } };
+    if (err instanceof MetaConflict && err.code === 'BucketAlreadyOwnedByYou' && alreadyMade(env.meta.getBucket(name))) return created(name);
     metaError(err);
   }
-  return { status: 200, headers: { location: `/${name}` } };
+  return created(name);
+}
+
+/**
+ * CreateBucket's answer: the bucket's Location and, as S3 sends them with it, its ARN in
+ * x-amz-bucket-arn (the SDKs read it as BucketArn).
+ */
+function created(name: string): Result {
+  return { status: 200, headers: { location: `/${name}`, 'x-amz-bucket-arn': `arn:aws:s3:::${name}` } };
 }
 
 /** Whether two tag sets hold the same tags (in any order). */

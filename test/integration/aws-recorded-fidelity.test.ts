@@ -1,5 +1,6 @@
 // Small S3-fidelity answers settled by evidence recorded against AWS (each test names its source),
 // compared with what s3d answers over a real socket.
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { startDaemonFor } from '../helpers/daemon.js';
 import { raw, type RawResponse } from '../helpers/http.js';
@@ -95,4 +96,18 @@ t.test('PutObjectRetention: a RetainUntilDate that is no date-time is MalformedX
   // versity/versitygw#855: S3 takes a RetainUntilDate without a zone, as UTC.
   t.equal((await retain('2099-01-02T03:04:05')).status, 200, 'a date without a zone: 200');
   t.match((await send('GET', `/${locked}/k`, 'retention')).body.toString(), '<RetainUntilDate>2099-01-02T03:04:05.000Z</RetainUntilDate>', 'read as UTC');
+});
+
+t.test("CreateBucket: the bucket's ARN in x-amz-bucket-arn beside its Location (versitygw#1873, checked against AWS)", async (t) => {
+  // versity/versitygw#1873 (its CreateBucket_success expects BucketArn arn:aws:s3:::<bucket>):
+  // S3 answers CreateBucket with Location and x-amz-bucket-arn, which the SDKs read as BucketArn.
+  const made = 'recorded-fidelity-arn';
+  const res = await raw(d.port, { method: 'PUT', path: `/${made}` });
+  t.equal(res.status, 200, 'created');
+  t.equal(res.headers.location, `/${made}`, 'its Location');
+  t.equal(res.headers['x-amz-bucket-arn'], `arn:aws:s3:::${made}`, 'its ARN');
+  const out = await d.s3().send(new CreateBucketCommand({ Bucket: `${made}-sdk` }));
+  t.equal(out.BucketArn, `arn:aws:s3:::${made}-sdk`, "the SDK's BucketArn");
+  // us-east-1 answers a repeated CreateBucket of an owned bucket as the first.
+  t.equal((await raw(d.port, { method: 'PUT', path: `/${made}` })).headers['x-amz-bucket-arn'], `arn:aws:s3:::${made}`, 'a repeated CreateBucket: its ARN too');
 });
