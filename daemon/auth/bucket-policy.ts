@@ -107,6 +107,9 @@ export function namedUsers(policy: BucketPolicy): string[] {
   return [...new Set(policy.statements.flatMap((s) => s.users))];
 }
 
+/** S3's refusal of a policy that is no JSON object (LocalStack's recording against AWS). */
+const NOT_AN_OBJECT = "Policies must be valid JSON and the first byte must be '{'";
+
 /**
  * Parses and checks a policy document for `bucket`; throws MalformedPolicy. `stored`: a policy an
  * earlier version accepted, whose IP ranges this one may no longer take: such a range is kept as
@@ -119,8 +122,11 @@ export function parseBucketPolicy(text: string, bucket: string, stored = false):
     doc = JSON.parse(text);
   } catch {
     // S3's words (LocalStack's recording against AWS), which the aws CLI shows.
-    throw malformed("Policies must be valid JSON and the first byte must be '{'");
+    throw malformed(NOT_AN_OBJECT);
   }
+  // JSON that is no object (`false`, a list, a string) fails S3's same first check, and gets its
+  // words (versitygw's PutBucketPolicy_invalid_json, checked against AWS, sends `false`).
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw malformed(NOT_AN_OBJECT);
   // Limits of what is put (checkWrittenPolicy): a stored policy passed them when it was put, or
   // was put by a version without the nesting limit (a Sid, which nothing reads, could nest deeper)
   // and must keep loading. Nothing below recurses through a Sid.

@@ -134,6 +134,10 @@ t.test("a policy that is no JSON, or has no Statement, is refused in S3's words"
   const cases: Array<[string, string]> = [
     ['', "Policies must be valid JSON and the first byte must be '{'"],
     ['randomstring', "Policies must be valid JSON and the first byte must be '{'"],
+    // JSON, but no object: versitygw's PutBucketPolicy_invalid_json (checked against AWS) has `false`.
+    ['false', "Policies must be valid JSON and the first byte must be '{'"],
+    ['[]', "Policies must be valid JSON and the first byte must be '{'"],
+    ['"Statement"', "Policies must be valid JSON and the first byte must be '{'"],
     ['{}', 'Missing required field Statement'],
   ];
   for (const [text, message] of cases) {
