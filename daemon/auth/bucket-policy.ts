@@ -189,7 +189,7 @@ function parseDocument(doc: unknown, bucket: string | undefined, stored: boolean
   }
   if (rawStatements === undefined) throw malformed('Missing required field Statement'); // S3's words
   const raws = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
-  if (raws.length === 0) throw malformed('The policy has no Statement.');
+  if (raws.length === 0) throw malformed('Could not parse the policy: Statement is empty!'); // S3's words
   const variables = version === '2012-10-17';
   const faults: StoredFaults | undefined = stored ? { ranges: [], emptyConditions: [], miscased: [] } : undefined;
   const statements = raws.map((raw, i) => parseStatement(raw, i, bucket, variables, faults));
@@ -217,7 +217,8 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   if (s.Resource !== undefined && s.NotResource !== undefined) throw malformed(`${where}: Resource and NotResource cannot both be given.`);
   const notAction = s.NotAction !== undefined;
   const notResource = s.NotResource !== undefined;
-  if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Effect must be Allow or Deny.`);
+  // S3's words, naming the value, and what it takes (Effect is case-sensitive).
+  if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed(`${where}: Invalid effect: ${typeof s.Effect === 'string' ? s.Effect : JSON.stringify(s.Effect)} (write Allow or Deny)`);
   if (bucket === undefined && (s.Principal !== undefined || s.NotPrincipal !== undefined)) throw malformed(`${where}: an identity policy has no Principal (it applies to its user).`);
   const notPrincipal = s.NotPrincipal !== undefined;
   if (notPrincipal) {
@@ -255,7 +256,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
     // "*" is every action of every service (IAM's grammar): of S3's, every one. sts:TagSession
     // and admin:Prometheus (s3-actions.ts) must be named: "*" does not give a user either.
     const a = named === '*' ? 's3:*' : named;
-    if (!/^(s3|admin):[A-Za-z*?]+$/i.test(a) && a.toLowerCase() !== STS_TAG_SESSION.toLowerCase()) throw malformed(`${where}: action ${JSON.stringify(a)} is not an s3: action (or sts:TagSession, admin:Prometheus).`);
+    if (!/^(s3|admin):[A-Za-z*?]+$/i.test(a) && a.toLowerCase() !== STS_TAG_SESSION.toLowerCase()) throw malformed(`Policy has invalid action: ${a} (${where}: not an s3: action, nor sts:TagSession or admin:Prometheus)`);
     const w = wildcard(a, true);
     let known = false;
     for (const [name, kind] of S3_ACTIONS) {

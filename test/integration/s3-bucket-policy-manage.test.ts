@@ -139,6 +139,10 @@ t.test("a policy that is no JSON, or has no Statement, is refused in S3's words"
     ['[]', "Policies must be valid JSON and the first byte must be '{'"],
     ['"Statement"', "Policies must be valid JSON and the first byte must be '{'"],
     ['{}', 'Missing required field Statement'],
+    // versitygw's PutBucketPolicy_empty_statement, _invalid_effect and _invalid_action (checked against AWS).
+    ['{"Statement": []}', 'Could not parse the policy: Statement is empty!'],
+    [JSON.stringify({ Statement: [{ Effect: 'invalid_effect', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${bucket}` }] }), 'Statement 1: Invalid effect: invalid_effect (write Allow or Deny)'],
+    [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's4:GetObject', Resource: `arn:aws:s3:::${bucket}` }] }), 'Policy has invalid action: s4:GetObject (Statement 1: not an s3: action, nor sts:TagSession or admin:Prometheus)'],
   ];
   for (const [text, message] of cases) {
     const res = await putPolicyRaw(bucket, text);

@@ -67,7 +67,7 @@ t.test('PutBucketPolicy refuses an operator in another case than IAM\'s, keeps t
   const doc = (d: object): Promise<string> => refusal(s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(d) })));
   t.match(await doc({ Version: '2012-10-17', statement: [statement(Bucket, 'k')] }), /^MalformedPolicy: The policy has an unknown element "statement"/, 'a lower-case Statement is refused');
   t.match(await doc({ Version: '2012-10-17', Statement: [{ ...statement(Bucket, 'k'), effect: 'Allow' }] }), /^MalformedPolicy: /, 'a lower-case Effect element is refused');
-  t.equal(await doc({ Version: '2012-10-17', Statement: [statement(Bucket, 'k', { Effect: 'allow' })] }), 'MalformedPolicy: Statement 1: Effect must be Allow or Deny.', 'Effect "allow" is refused');
+  t.equal(await doc({ Version: '2012-10-17', Statement: [statement(Bucket, 'k', { Effect: 'allow' })] }), 'MalformedPolicy: Statement 1: Invalid effect: allow (write Allow or Deny)', 'Effect "allow" is refused');
 });
 
 t.test('a bad Version is refused naming every Version taken; 2008-10-17 and none are taken', async (t) => {
