@@ -90,6 +90,8 @@ function parsePrincipal(p: unknown, element = 'Principal'): { anyone: boolean; u
     const out = { anyone: false, users: [] as string[], others: false };
     for (const [kind, v] of entries) {
       if (kind !== 'AWS') throw malformed(`${element} type ${JSON.stringify(kind)} is not supported (only "*" or {"AWS": …}).`);
+      // S3's words for an empty list, as for an empty name.
+      if (Array.isArray(v) && v.length === 0) throw malformed(`Invalid principal in policy (${element}.AWS is an empty list).`);
       for (const name of list(v, `${element}.AWS`)) {
         if (name.trim() === '') throw malformed('Invalid principal in policy: an empty name.');
         if (name === '*') out.anyone = true;
@@ -99,7 +101,8 @@ function parsePrincipal(p: unknown, element = 'Principal'): { anyone: boolean; u
     }
     return out;
   }
-  throw malformed(`${element} must be "*" or {"AWS": …}.`);
+  // S3's words for a Principal that is neither (an empty string, a list, a bare name).
+  throw malformed(`Invalid principal in policy (${element} must be "*" or {"AWS": …}).`);
 }
 
 /** The users a bucket policy names as principals (for PutBucketPolicy to check they exist). */

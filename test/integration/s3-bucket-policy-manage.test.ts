@@ -143,11 +143,17 @@ t.test("a policy that is no JSON, or has no Statement, is refused in S3's words"
     ['{"Statement": []}', 'Could not parse the policy: Statement is empty!'],
     [JSON.stringify({ Statement: [{ Effect: 'invalid_effect', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${bucket}` }] }), 'Statement 1: Invalid effect: invalid_effect (write Allow or Deny)'],
     [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's4:GetObject', Resource: `arn:aws:s3:::${bucket}` }] }), 'Policy has invalid action: s4:GetObject (Statement 1: not an s3: action, nor sts:TagSession or admin:Prometheus)'],
+    // versitygw's PutBucketPolicy_empty_principals_* and _principals_incorrect_wildcard_usage.
+    ...(['', [], ['*', 'grt1']] as const).map((principal): [string, string] => [
+      JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: principal, Action: 's3:*', Resource: `arn:aws:s3:::${bucket}` }] }),
+      'Invalid principal in policy (Principal must be "*" or {"AWS": …}).',
+    ]),
+    [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: [] }, Action: 's3:*', Resource: `arn:aws:s3:::${bucket}` }] }), 'Invalid principal in policy (Principal.AWS is an empty list).'],
   ];
   for (const [text, message] of cases) {
     const res = await putPolicyRaw(bucket, text);
     assertXmlError(t, res, 400, 'MalformedPolicy', JSON.stringify(text));
-    t.equal(xmlField(res.body, 'Message')?.replaceAll('&apos;', "'"), message, `${JSON.stringify(text)}: S3's message`);
+    t.equal(xmlField(res.body, 'Message')?.replaceAll('&apos;', "'").replaceAll('&quot;', '"'), message, `${JSON.stringify(text)}: S3's message`);
   }
 });
 
