@@ -62,8 +62,10 @@ function malformed(message: string): S3Error {
   return new S3Error('MalformedPolicy', message);
 }
 
-function list(v: unknown, what: string): string[] {
+/** `empty`: S3's words for an empty list, where they are known (Action, Resource). */
+function list(v: unknown, what: string, empty?: string): string[] {
   const arr = Array.isArray(v) ? v : [v];
+  if (arr.length === 0 && empty !== undefined) throw malformed(`${empty} (${what} is an empty list).`);
   if (arr.length === 0 || !arr.every((x) => typeof x === 'string')) throw malformed(`${what} must be a string or a non-empty list of strings.`);
   return arr as string[];
 }
@@ -244,7 +246,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   // Every action must name S3 actions that exist (a misspelt Deny would protect nothing).
   const actionKinds = new Set<ResourceKind>();
   const actionNames = new Set<string>();
-  const given = list(notAction ? s.NotAction : s.Action, `${where}: ${notAction ? 'NotAction' : 'Action'}`);
+  const given = list(notAction ? s.NotAction : s.Action, `${where}: ${notAction ? 'NotAction' : 'Action'}`, 'Policy has invalid action');
   // NotAction's actions are the S3 actions it does not name (as "*" is every S3 action, not
   // sts:TagSession nor admin:Prometheus, which must be named in an Action of their own).
   if (notAction && !given.every((a) => a === '*' || /^s3:/i.test(a))) throw malformed(`${where}: NotAction names s3: actions only (sts:TagSession and admin: actions are granted by Action alone).`);
@@ -286,7 +288,7 @@ function parseStatement(raw: unknown, i: number, bucket: string | undefined, var
   if (s.Resource === undefined && !notResource && !admin) throw malformed(`${where} has no Resource.`);
   if (admin && notResource) throw malformed(`${where}: an admin statement takes Resource, not NotResource.`);
   const resourceKinds = new Set<ResourceKind>();
-  const resources = admin ? adminResources(s.Resource, where) : list(notResource ? s.NotResource : s.Resource, `${where}: ${notResource ? 'NotResource' : 'Resource'}`).map((r) => {
+  const resources = admin ? adminResources(s.Resource, where) : list(notResource ? s.NotResource : s.Resource, `${where}: ${notResource ? 'NotResource' : 'Resource'}`, 'Policy has invalid resource').map((r) => {
     // "*" (identity policies only): every bucket and object, and the service.
     if (r === '*' && bucket === undefined) {
       for (const k of ['object', 'bucket', 'service'] as const) resourceKinds.add(k);

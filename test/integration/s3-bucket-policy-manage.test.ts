@@ -149,6 +149,9 @@ t.test("a policy that is no JSON, or has no Statement, is refused in S3's words"
       'Invalid principal in policy (Principal must be "*" or {"AWS": …}).',
     ]),
     [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: [] }, Action: 's3:*', Resource: `arn:aws:s3:::${bucket}` }] }), 'Invalid principal in policy (Principal.AWS is an empty list).'],
+    // versitygw's PutBucketPolicy_invalid_action ([]) and _empty_resources_array.
+    [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: [], Resource: `arn:aws:s3:::${bucket}` }] }), 'Policy has invalid action (Statement 1: Action is an empty list).'],
+    [JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [] }] }), 'Policy has invalid resource (Statement 1: Resource is an empty list).'],
   ];
   for (const [text, message] of cases) {
     const res = await putPolicyRaw(bucket, text);
