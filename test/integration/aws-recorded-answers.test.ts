@@ -181,6 +181,20 @@ t.test('ListMultipartUploads echoes encoding-type as sent, URL as URL', async (t
   t.notMatch((await get(`/${bucket}`, 'uploads')).body.toString(), '<EncodingType>', 'none unasked');
 });
 
+t.test('ListObjects, ListObjectsV2 and ListObjectVersions echo encoding-type as sent, URL as URL', async (t) => {
+  // As ListMultipartUploads: S3 takes the value without case and echoes it as sent (backlot's
+  // measurements); s3d answered <EncodingType>url for URL on the three.
+  for (const [name, selector] of [['ListObjects', ''], ['ListObjectsV2', 'list-type=2&'], ['ListObjectVersions', 'versions&']] as const) {
+    for (const value of ['url', 'URL', 'Url']) {
+      const res = await get(`/${bucket}`, `${selector}encoding-type=${value}&prefix=a%20b`);
+      t.equal(res.status, 200, `${name} ${value}: 200`);
+      t.match(res.body.toString(), '<Prefix>a+b</Prefix>', `${name} ${value}: the prefix encoded`);
+      t.match(res.body.toString(), `<EncodingType>${value}</EncodingType>`, `${name} ${value}: echoed as sent`);
+    }
+    t.notMatch((await get(`/${bucket}`, selector.replace(/&$/, ''))).body.toString(), '<EncodingType>', `${name}: none unasked`);
+  }
+});
+
 t.test('ListBuckets words its refusals as S3 does: max-buckets as sent or as read, bucket-region without case, the token', async (t) => {
   // s3d answered max-buckets' two in words of its own (`max-buckets must be ... 10000.`) naming no
   // argument, its token's with a period and no argument, and refused bucket-region=US-EAST-1.
