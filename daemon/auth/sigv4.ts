@@ -483,9 +483,15 @@ function sessionTokenOf(headers: Readonly<Record<string, string>>, query: Readon
   return headers['x-amz-security-token'] ?? query.find(([n]) => n === 'X-Amz-Security-Token' || n === 'x-amz-security-token')?.[1];
 }
 
-/** The query carries a presigned V4 URL's parameters. */
+/**
+ * The query carries a presigned V4 URL's parameters. An `X-Amz-Signature` without the other two
+ * is none: S3 reads such a request as unsigned (backlot's measurements against us-east-1,
+ * 2026-09-29: a public bucket's listing answered it), and its own refusal of two mechanisms names
+ * "the X-Amz-Algorithm query parameter" as V4's. An `X-Amz-Credential` alone is still read as an
+ * incomplete presigned URL and refused: no answer of S3's to it is recorded.
+ */
 export function hasPresignParams(query: ReadonlyArray<[string, string]>): boolean {
-  return query.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Credential' || n === 'X-Amz-Signature');
+  return query.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Credential');
 }
 
 // ---------------------------------------------------------------------------------------------

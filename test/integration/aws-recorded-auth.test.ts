@@ -205,6 +205,23 @@ t.test('Signature Version 2: one colon, the date and clock before the key, Expir
   ]);
 });
 
+t.test('an X-Amz-Signature without X-Amz-Algorithm is no presigned URL: the request is anonymous', async (t) => {
+  // S3 answered a public bucket's listing to one (backlot's resolve_sigv4, 2026-09-29: "an
+  // X-Amz-Signature without [X-Amz-Algorithm] ... [is] unsigned on real"); s3d refused it 400 as
+  // an incomplete presigned URL.
+  const pub = 'recorded-auth-public';
+  if ((await raw(d.port, { method: 'PUT', path: `/${pub}` })).status !== 200) throw new Error('PUT public bucket');
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${pub}`] }] };
+  if ((await raw(d.port, { method: 'PUT', path: `/${pub}`, query: 'policy', body: JSON.stringify(policy) })).status !== 204) throw new Error('PUT policy');
+  const listed = await raw(d.port, { method: 'GET', path: `/${pub}`, query: 'X-Amz-Signature=abc', sign: false });
+  t.equal(listed.status, 200, 'the public listing is answered');
+  t.match(listed.body.toString(), '<ListBucketResult', 'as a listing');
+  // A private bucket refuses it as it refuses any anonymous request, and a header beside it is the
+  // one mechanism there is (S3 names X-Amz-Algorithm, Signature and the header as the three).
+  t.equal(refusal(await send({}, 'X-Amz-Signature=abc')), answer(403, 'AccessDenied', 'Access Denied'), 'a private bucket: anonymous');
+  t.equal((await raw(d.port, { method: 'GET', path: `/${bucket}`, query: 'X-Amz-Signature=abc' })).status, 200, 'beside a signed header: the header signs it');
+});
+
 t.test('a Signature parameter is query authentication: without its AWSAccessKeyId or Expires it is refused, never anonymous', async (t) => {
   // S3 reads `Signature` alone as V2 query authentication (also backlot's _resolve_v2_query, and
   // the answer aws-sdk-php#97 quotes for a CloudFront-signed URL's `Expires&Signature&Key-Pair-Id`).

@@ -315,7 +315,8 @@ t.test('URI encoding and canonical URI / query', async (t) => {
   t.equal(canonicalQuery(requestQuery('%3Ftagging=x')), '%3Ftagging=x', 'an encoded "?" stays part of the name');
   t.equal(canonicalQuery(requestQuery('a=1&?b=2')), '%3Fb=2&a=1', 'and so does a "?" inside the query');
   t.same(parseQuery(requestQuery('?X-Amz-Signature=x')), [['X-Amz-Signature', 'x']], 'parsed so too');
-  t.equal(authKind({ method: 'GET', rawPath: '/b/k', rawQuery: requestQuery('?X-Amz-Signature=x'), headers: {} }), 'presigned', 'a presigned parameter after a second "?" is one');
+  t.equal(authKind({ method: 'GET', rawPath: '/b/k', rawQuery: requestQuery('?X-Amz-Credential=x'), headers: {} }), 'presigned', 'a presigned parameter after a second "?" is one');
+  t.equal(authKind({ method: 'GET', rawPath: '/b/k', rawQuery: 'X-Amz-Signature=x', headers: {} }), 'none', 'an X-Amz-Signature alone is no presigned URL (S3 reads it unsigned)');
 });
 
 t.test('dates', async (t) => {
