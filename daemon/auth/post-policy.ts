@@ -67,6 +67,17 @@ const KMS_KEY_ID_FIELD = 'x-amz-server-side-encryption-aws-kms-key-id';
 
 const CREDENTIAL = /^([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request$/;
 
+/**
+ * The base64 alphabet (the standard one, padded or not), as the policy field is written; line
+ * breaks and spaces are let through, as the decoder always skipped them (Ruby's encode64 wraps).
+ */
+const BASE64 = /^[A-Za-z0-9+/\s]*(?:=\s*){0,2}$/;
+
+/** S3's answer to a policy document it cannot read: `Invalid Policy: <reason>`. */
+function invalidPolicy(reason: string): S3Error {
+  return new S3Error('InvalidPolicyDocument', `Invalid Policy: ${reason}`);
+}
+
 function denied(reason: string): S3Error {
   return new S3Error('AccessDenied', `Invalid according to Policy: ${reason}`);
 }
@@ -95,14 +106,17 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   }
   const accessKeyId = checkSignature(fields, policy, creds, opts);
 
+  // S3's words for a policy it cannot read (versitygw's AWS-checked PostObject tests; "Invalid
+  // JSON." and the expiration's and a Simple-Condition's are in answers recorded from S3 too).
+  // Node's base64 decoder skips what is no base64 (`_`, `-`, spaces), so the alphabet is checked.
+  if (!BASE64.test(policy)) throw invalidPolicy('invalid Base64 encoding.');
   let doc: unknown;
-  let text: string | undefined;
+  const text = utf8Text(Buffer.from(policy, 'base64'));
   try {
-    text = utf8Text(Buffer.from(policy, 'base64'));
     if (text === undefined) throw new Error('not UTF-8');
     doc = JSON.parse(text);
   } catch {
-    throw new S3Error('InvalidPolicyDocument', 'The policy is not base64-encoded JSON.');
+    throw invalidPolicy('Invalid JSON.');
   }
   // The conditions are read, and quoted in refusals, by code that recurses (JSON.stringify).
   if (jsonNestsDeeperThan(text, MAX_POLICY_NESTING)) throw new S3Error('InvalidPolicyDocument', `The policy nests objects and lists more than ${MAX_POLICY_NESTING} deep.`);
@@ -110,11 +124,12 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   const { expiration, conditions } = doc as { expiration?: unknown; conditions?: unknown };
   // ISO 8601 in UTC, as S3 documents it (2007-12-01T12:00:00.000Z): Date.parse would take
   // "2007-12-01 12:00" as local time, or "Dec 1 2007".
-  const expires = typeof expiration === 'string' && EXPIRATION.test(expiration) ? parseIsoDateTime(expiration) : undefined;
-  if (expires === undefined) {
-    throw new S3Error('InvalidPolicyDocument', 'The policy must have an "expiration" date in ISO 8601 UTC, like 2007-12-01T12:00:00.000Z.');
-  }
-  if (!Array.isArray(conditions)) throw new S3Error('InvalidPolicyDocument', 'The policy must have a "conditions" array.');
+  if (expiration === undefined) throw invalidPolicy('Policy missing expiration.');
+  if (typeof expiration !== 'string') throw invalidPolicy('Invalid JSON.');
+  const expires = EXPIRATION.test(expiration) ? parseIsoDateTime(expiration) : undefined;
+  if (expires === undefined) throw invalidPolicy(`Invalid 'expiration' value: '${expiration}'`);
+  if (conditions === undefined) throw invalidPolicy('Policy missing conditions.');
+  if (!Array.isArray(conditions)) throw invalidPolicy("Invalid 'conditions' value: must be a List.");
   if (expires <= (opts.now ?? new Date()).getTime()) throw denied('Policy expired.');
 
   const value = (field: string): string | undefined => (field === 'bucket' ? opts.bucket : fields.get(field));
@@ -123,13 +138,18 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
   for (const cond of conditions) {
     if (Array.isArray(cond)) {
       const [op, a, b] = cond as unknown[];
-      const opName = typeof op === 'string' ? op.toLowerCase() : '';
+      if (cond.length === 0) throw invalidPolicy('Invalid Condition: missing operation identifier.');
+      if (typeof op !== 'string') throw invalidPolicy('Invalid JSON.');
+      const opName = op.toLowerCase();
+      if (opName !== 'eq' && opName !== 'starts-with' && opName !== 'content-length-range') throw invalidPolicy(`Invalid Condition: unknown operation '${op}'.`);
+      if (cond.length !== 3) throw invalidPolicy(`Invalid ${op}: wrong number of arguments.`);
       if (opName === 'content-length-range') {
         // A JSON integer or a string of decimal digits (Number() took "", "0x10", "1e1", true).
         const bound = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN);
         const min = bound(a);
         const max = bound(b);
-        if (cond.length !== 3 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || max < min) {
+        if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max)) throw invalidPolicy('Invalid JSON.');
+        if (min < 0 || max < min) {
           throw new S3Error('InvalidPolicyDocument', `Invalid content-length-range condition: ${JSON.stringify(cond)}`);
         }
         // Every condition holds, this one too: two ranges are their intersection (the last one
@@ -137,7 +157,8 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
         lengthRange = lengthRange === undefined ? { min, max } : { min: Math.max(lengthRange.min, min), max: Math.min(lengthRange.max, max) };
         continue;
       }
-      if ((opName !== 'eq' && opName !== 'starts-with') || cond.length !== 3 || typeof a !== 'string' || !a.startsWith('$') || typeof b !== 'string') {
+      if (typeof a !== 'string' || typeof b !== 'string') throw invalidPolicy('Invalid JSON.');
+      if (!a.startsWith('$')) {
         throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
       }
       const field = a.slice(1).toLowerCase();
@@ -151,13 +172,14 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
       if (!ok) throw denied(`Policy Condition failed: ${JSON.stringify(cond)}`);
     } else if (typeof cond === 'object' && cond !== null) {
       const entries = Object.entries(cond as Record<string, unknown>);
-      if (entries.length !== 1 || typeof entries[0]![1] !== 'string') throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
+      if (entries.length !== 1) throw invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.');
+      if (typeof entries[0]![1] !== 'string') throw invalidPolicy('Invalid Simple-Condition: value must be a string.');
       const [name, expected] = entries[0] as [string, string];
       const field = name.toLowerCase();
       covered.add(field);
       if (value(field) !== expected) throw denied(`Policy Condition failed: ["eq", "$${name}", ${JSON.stringify(expected)}]`);
     } else {
-      throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
+      throw invalidPolicy('Invalid condition test: must be a List or Object.');
     }
   }
   // The bucket is a field of every form, given by the URL if not in the form, so it needs its

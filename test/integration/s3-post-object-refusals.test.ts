@@ -304,3 +304,44 @@ t.test('refusals: the right S3 error, nothing stored, an existing object untouch
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   t.same((listed.Contents ?? []).map((o) => o.Key), ['guarded.txt'], 'no other object was stored');
 });
+
+// A policy S3 cannot read is 400 InvalidPolicyDocument in S3's words ("Invalid Policy: …"), as
+// versitygw's AWS-checked PostObject_invalid_policy_document has them ("Invalid JSON.", the
+// expiration's and a Simple-Condition's are in answers recorded from S3 too); s3d said "The
+// policy is not base64-encoded JSON.", "Invalid policy condition: […]" and the like.
+t.test('policies S3 cannot read: InvalidPolicyDocument in its words, nothing stored', async (t) => {
+  const bucket = await createBucket(s3, 'postdoc');
+  const later = new Date(Date.now() + 86_400_000).toISOString();
+  const json = (doc: unknown): string => b64(JSON.stringify(doc));
+  const withConditions = (...conds: unknown[]): string => json({ expiration: later, conditions: [{ bucket }, { key: 'k.bin' }, ...conds] });
+  const cases: Array<[string, string, string]> = [
+    ['not base64', 'invalid_base64', 'invalid Base64 encoding.'],
+    ['base64 of no JSON', b64('invalid json'), 'Invalid JSON.'],
+    ['no expiration', json({ conditions: [] }), 'Policy missing expiration.'],
+    ['an expiration that is no string', json({ expiration: true, conditions: [{ hello: 'world' }] }), 'Invalid JSON.'],
+    ['an expiration that is no date', json({ expiration: 'invalid', conditions: [{ hello: 'world' }] }), "Invalid 'expiration' value: 'invalid'"],
+    ['no conditions', json({ expiration: '2144-11-08T04:19:33Z' }), 'Policy missing conditions.'],
+    ['conditions that are no list', json({ expiration: '2144-11-08T04:19:33Z', conditions: true }), "Invalid 'conditions' value: must be a List."],
+    ['a condition neither list nor object', json({ expiration: '2144-11-08T04:19:33Z', conditions: [true] }), 'Invalid condition test: must be a List or Object.'],
+    ['an empty condition list', withConditions([]), 'Invalid Condition: missing operation identifier.'],
+    ['an unknown operation', withConditions(['invalid', '$content-type', 'application/json']), "Invalid Condition: unknown operation 'invalid'."],
+    ['four arguments to eq', withConditions(['eq', '$content-type', 'application/json', 'something']), 'Invalid eq: wrong number of arguments.'],
+    ['a field that is no string', withConditions(['eq', false, 'application/json']), 'Invalid JSON.'],
+    ['a value that is no string', withConditions(['eq', '$content-type', true]), 'Invalid JSON.'],
+    ['a content-length-range bound that is no number', withConditions(['content-length-range', 12, false]), 'Invalid JSON.'],
+    ['content-length-range bounds that are no digits', withConditions(['content-length-range', 'invalid', '14']), 'Invalid JSON.'],
+    ['a simple condition of two properties', withConditions({ expires: 'exp', cache: 'smth' }), 'Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.'],
+    ['a simple condition whose value is no string', withConditions({ expires: true }), 'Invalid Simple-Condition: value must be a string.'],
+  ];
+  for (const [what, rawPolicy, reason] of cases) {
+    const res = await postForm(plain, bucket, formData([['key', 'k.bin'], ...policyFields({ bucket, rawPolicy })], { data: Buffer.from('data') }));
+    t.same([res.status, xmlField(res.body, 'Code'), xmlField(res.body, 'Message')?.replace(/&apos;/g, "'")], [400, 'InvalidPolicyDocument', `Invalid Policy: ${reason}`], what);
+  }
+  // A policy wrapped by its encoder (Ruby's encode64 breaks lines; a form sends them as CRLF) is still read.
+  const signer = ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date'].map((f) => ['starts-with', `$${f}`, '']);
+  const wrapped = withConditions(...signer).replace(/(.{60})/g, '$1\r\n');
+  const ok = await postForm(plain, bucket, formData([['key', 'k.bin'], ...policyFields({ bucket, rawPolicy: wrapped })], { data: Buffer.from('data') }));
+  t.equal(ok.status, 204, `a policy with line breaks in its base64 is taken (${ok.body.toString()})`);
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.same(listed.Contents?.map((o) => o.Key), ['k.bin'], 'only the accepted form stored an object');
+});
