@@ -158,9 +158,9 @@ export function verifyPostPolicy(fields: FormFields, creds: Credentials, opts: P
         continue;
       }
       if (typeof a !== 'string' || typeof b !== 'string') throw invalidPolicy('Invalid JSON.');
-      if (!a.startsWith('$')) {
-        throw new S3Error('InvalidPolicyDocument', `Invalid policy condition: ${JSON.stringify(cond)}`);
-      }
+      // A field named without its `$` names no form field, so the condition cannot hold: S3 answers
+      // it as a failed condition (403), not as a policy it cannot read.
+      if (!a.startsWith('$')) throw denied(`Policy Condition failed: ${JSON.stringify(cond)}`);
       const field = a.slice(1).toLowerCase();
       covered.add(field);
       const v = value(field);

@@ -337,6 +337,9 @@ t.test('policies S3 cannot read: InvalidPolicyDocument in its words, nothing sto
     const res = await postForm(plain, bucket, formData([['key', 'k.bin'], ...policyFields({ bucket, rawPolicy })], { data: Buffer.from('data') }));
     t.same([res.status, xmlField(res.body, 'Code'), xmlField(res.body, 'Message')?.replace(/&apos;/g, "'")], [400, 'InvalidPolicyDocument', `Invalid Policy: ${reason}`], what);
   }
+  // A field named without its `$` is a condition that fails (403), as S3 answers it.
+  const noDollar = await postForm(plain, bucket, formData([['key', 'k.bin'], ...policyFields({ bucket, rawPolicy: withConditions(['eq', 'content-type', 'binary/octet-stream']) })], { data: Buffer.from('data') }));
+  t.same([noDollar.status, xmlField(noDollar.body, 'Code'), xmlField(noDollar.body, 'Message')?.replace(/&quot;/g, '"')], [403, 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq","content-type","binary/octet-stream"]'], 'a field without its $');
   // A policy wrapped by its encoder (Ruby's encode64 breaks lines; a form sends them as CRLF) is still read.
   const signer = ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date'].map((f) => ['starts-with', `$${f}`, '']);
   const wrapped = withConditions(...signer).replace(/(.{60})/g, '$1\r\n');

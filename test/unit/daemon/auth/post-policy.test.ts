@@ -130,7 +130,8 @@ t.test('expiration and malformed policies', async (t) => {
   for (const e of ['2026-12-02T18:38:08Z', '2026-12-02T18:38:08.123Z', '2026-12-02T18:38:08.659542Z', '2026-12-02T18:38:08.659542+00:00']) {
     t.equal(code(() => verifyPostPolicy(v4Form([{ key: 'k' }], { key: 'k' }, e), creds, opts)), 'ok', `expiration ${e}`);
   }
-  for (const cond of [['eq', 'key', 'k'], ['matches', '$key', 'k'], ['eq', '$key'], { a: 'x', b: 'y' }, { key: 5 }, 'key', ['content-length-range', 10, 1], ['content-length-range', 'a', 2],
+  t.equal(code(() => verifyPostPolicy(v4Form([['eq', 'key', 'k']], { key: 'k' }), creds, opts)), 'AccessDenied', 'a field without its $: a failed condition');
+  for (const cond of [['matches', '$key', 'k'], ['eq', '$key'], { a: 'x', b: 'y' }, { key: 5 }, 'key', ['content-length-range', 10, 1], ['content-length-range', 'a', 2],
     // Number() took these: "" as 0, hexadecimal, exponents, booleans, blanks, null.
     ['content-length-range', '', '1e1'], ['content-length-range', '0x0', '0x10'], ['content-length-range', true, ' 20 '], ['content-length-range', null, []], ['content-length-range', 0, 1.5]]) {
     t.equal(code(() => verifyPostPolicy(v4Form([cond], { key: 'k' }), creds, opts)), 'InvalidPolicyDocument', JSON.stringify(cond));
