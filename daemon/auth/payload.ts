@@ -181,12 +181,20 @@ export function parseTrailerHeader(value: string | undefined): string[] {
   return names;
 }
 
-/** A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes (in S3's words as AWS answers them, not its error table's). */
+/**
+ * A Content-MD5 header's 16 bytes; InvalidDigest when it is not base64 of 16 bytes (in S3's words
+ * as AWS answers them, not its error table's). The last character's unused bits are not judged:
+ * S3 decodes `uU0nuZNNPgilLlLX2n2r+s==` to 16 bytes and answers BadDigest when they are not the
+ * body's MD5 (versitygw's AWS-checked PutBucketCors_md5), so such a value is a digest that does
+ * not match, not one that is malformed.
+ */
 export function parseContentMd5(value: string): Buffer {
-  const md5 = Buffer.from(value.trim(), 'base64');
-  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { fields: { 'Content-MD5': value } });
-  return md5;
+  const text = value.trim();
+  if (!MD5_BASE64.test(text)) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { fields: { 'Content-MD5': value } });
+  return Buffer.from(text, 'base64');
 }
+/** Base64 of 16 bytes: 22 characters of the standard alphabet and two `=`. */
+const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/;
 
 /** x-amz-checksum-* names that are not a checksum value. */
 const CHECKSUM_SETTINGS = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
