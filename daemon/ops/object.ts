@@ -62,10 +62,6 @@ export function requireKmsReadSigV4(rec: ObjectRecord, ctx: Pick<RequestContext,
 export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncryption: Parameters<typeof resolveEncryption>[1], signedV4 = signedWithV4(ctx)): EncryptionRequest {
   if (ctx.op !== 'CopyObject' && ctx.op !== 'UploadPartCopy') refuseCustomerKey(ctx.headers, true);
   const req = parseEncryptionRequest(ctx.headers);
-  // S3 takes a request asking for SSE-KMS only signed with V4, in these words (botocore#377, a V2
-  // PutObject; AWS knowledge center "s3-kms-signature-version-error": anonymous requests too). A
-  // V2 or anonymous one was taken here, and the client learnt of the difference on S3 only.
-  if (req.kind === 'SSE-KMS' && !signedV4) throw kmsNeedsSigV4();
   // S3's block on SSE-C (BlockedEncryptionTypes): PutObject, CopyObject, PostObject and
   // CreateMultipartUpload asking for it are 403 AccessDenied; stored objects stay readable.
   if (req.kind === 'SSE-C' && blocksSseC(bucketEncryption)) {
@@ -73,9 +69,11 @@ export function writeEncryption(env: OpsEnv, ctx: RequestContext, bucketEncrypti
     throw sseCBlocked();
   }
   const resolved = resolveEncryption(req, bucketEncryption, env.config.autoEncryption);
-  // The same when only the bucket's default (aws:kms) makes it SSE-KMS: AWS refuses every PUT "for
-  // an object protected by AWS KMS" not signed with V4, and KMS takes no anonymous caller. Stored,
-  // such an object was one no V2 or anonymous reader could get back on S3 either.
+  // S3 makes an SSE-KMS object only for a request signed with V4, whether the request asks for
+  // SSE-KMS (botocore#377, a V2 PutObject; AWS knowledge center "s3-kms-signature-version-error":
+  // anonymous requests too) or only the bucket's default (aws:kms) makes it one: AWS refuses every
+  // PUT "for an object protected by AWS KMS" not signed with V4. Checked once, after the default
+  // is applied (resolveEncryption keeps a request's own SSE-KMS as it is).
   if (resolved.kind === 'SSE-KMS' && !signedV4) throw kmsNeedsSigV4();
   return resolved;
 }
