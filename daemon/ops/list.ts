@@ -173,7 +173,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   const asked = intParam(q, 'max-keys', 1000, INT32_MAX);
   const max = Math.min(asked, MAX_KEYS);
   const owner = bucketOwner(env);
@@ -192,8 +192,7 @@ export async function handleListObjects(env: OpsEnv, ctx: RequestContext): Promi
     // As on S3, only with a delimiter: without one, the next marker is the last key (and
     // minio-js, which prefers NextMarker, re-encoded it and paged forever).
     .text('NextMarker', r.isTruncated && r.next !== undefined && delimiter !== '' ? enc(r.next) : undefined)
-    // As sent, as ListMultipartUploads answers: S3 takes `URL` as `url` and echoes it `URL`.
-    .text('EncodingType', url ? q.get('encoding-type')! : undefined);
+    .text('EncodingType', encodingType);
   return { status: 200, headers: objectListHeaders(env), body: doc.endWith(parts) };
 }
 
@@ -234,7 +233,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
   const delimiter = q.get('delimiter') ?? '';
   const startAfter = q.get('start-after') ?? '';
   const token = q.get('continuation-token');
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   // A continuation token carries on where its page ended, whatever start-after says (S3 then
   // ignores start-after, and leaves it out of the answer; recorded by LocalStack against AWS). An
   // empty one is refused as a made-up one is.
@@ -264,8 +263,7 @@ export async function handleListObjectsV2(env: OpsEnv, ctx: RequestContext): Pro
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated)
     .text('NextContinuationToken', r.isTruncated && r.next !== undefined ? encodeToken(env, ctx.bucket!, r.next) : undefined)
-    // As sent (`URL` as `URL`), as in ListObjects.
-    .text('EncodingType', url ? q.get('encoding-type')! : undefined);
+    .text('EncodingType', encodingType);
   return { status: 200, headers: objectListHeaders(env), body: doc.endWith(parts) };
 }
 
@@ -317,7 +315,7 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
   // `key-marker=&version-id-marker=bogus` is 400 there).
   if (versionIdParam !== null && versionIdParam !== '' && versionIdParam !== NULL_VERSION && stampOfId(versionIdParam) === undefined) throw new S3Error('InvalidArgument', 'Invalid version id specified', { fields: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdParam } });
   const versionIdMarker = keyMarker === '' ? '' : (versionIdParam ?? '');
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   if (negative) throw new S3Error('InvalidArgument', 'max-keys cannot be negative', { fields: { ArgumentName: 'max-keys' } });
   // MinIO's metadata=true here too (minio-go WithVersions and WithMetadata: mc find --versions
   // --metadata/--tags): each version's own metadata and tags, judged as in ListObjectsV2 (an
@@ -353,7 +351,6 @@ export async function handleListObjectVersions(env: OpsEnv, ctx: RequestContext)
     .text('Delimiter', q.has('delimiter') ? enc(delimiter) : undefined)
     .text('IsTruncated', r.isTruncated);
   if (r.isTruncated && r.nextKey !== undefined) doc.text('NextKeyMarker', enc(r.nextKey)).text('NextVersionIdMarker', r.nextVersionId);
-  // As sent (`URL` as `URL`; backlot's measurements of 2026-09-29: "EncodingType as sent").
-  doc.text('EncodingType', url ? q.get('encoding-type')! : undefined);
+  doc.text('EncodingType', encodingType);
   return { status: 200, headers: XML, body: doc.endWith(parts) };
 }

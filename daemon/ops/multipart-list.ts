@@ -29,7 +29,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
   const q = ctx.query;
   refuseNonInteger(q, 'max-uploads');
   const seen = requireBucket(env, ctx.bucket);
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   // MaxUploads is the page's size, at most 1,000 whatever was asked (S3 answers max-uploads=1001
   // with <MaxUploads>1000</MaxUploads>, unlike a listing's MaxKeys).
   const max = intParam(q, 'max-uploads', 1000, 1000);
@@ -69,8 +69,7 @@ export async function handleListMultipartUploads(env: OpsEnv, ctx: RequestContex
     .text('Delimiter', delimiter !== '' ? enc(delimiter) : undefined)
     .text('MaxUploads', max)
     .text('IsTruncated', r.truncated)
-    // As sent: S3 takes `URL` as `url` and echoes it `URL` (backlot's tests, both spellings measured).
-    .text('EncodingType', url ? q.get('encoding-type')! : undefined);
+    .text('EncodingType', encodingType);
   return { status: 200, headers: XML, body: doc.endWith(parts) };
 }
 

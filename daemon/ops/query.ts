@@ -35,14 +35,18 @@ export function refuseNonInteger(q: URLSearchParams, name: string): void {
   }
 }
 
-/** How keys and prefixes are written back: URL-encoded when `encoding-type=url`. */
-export function keyEncoder(q: URLSearchParams): { url: boolean; enc: (s: string) => string } {
+/**
+ * How keys and prefixes are written back: URL-encoded when `encoding-type=url`, in any case.
+ * `encodingType`: the answer's EncodingType, the value as sent (`URL` as `URL`), as S3 echoes it in
+ * the four listings (backlot's measurements, 2026-09-29: both spellings); absent when not asked.
+ */
+export function keyEncoder(q: URLSearchParams): { encodingType?: string; enc: (s: string) => string } {
   const e = q.get('encoding-type');
-  if (e === null) return { url: false, enc: (s) => s };
+  if (e === null) return { enc: (s) => s };
   // An empty value is refused as an unknown one is, naming the argument: S3's answers to both, as
   // LocalStack recorded them against AWS for the four listings.
   if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { fields: { ArgumentName: 'encoding-type', ArgumentValue: e } });
-  return { url: true, enc: uriEncode };
+  return { encodingType: e, enc: uriEncode };
 }
 
 /**

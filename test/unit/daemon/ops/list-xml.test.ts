@@ -133,7 +133,7 @@ function referenceV1(bucket: string, q: URLSearchParams, r: ListResult, max: num
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const marker = q.get('marker') ?? '';
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   const body: XmlObject = {
     Name: bucket,
     Prefix: enc(prefix),
@@ -142,7 +142,7 @@ function referenceV1(bucket: string, q: URLSearchParams, r: ListResult, max: num
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined && delimiter !== '' ? { NextMarker: enc(r.next) } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
+    ...(encodingType !== undefined ? { EncodingType: encodingType } : {}),
     Contents: r.contents.map(({ key, record }) => entry(key, record, enc, {}, bucketOwner())),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
@@ -154,7 +154,7 @@ function referenceV2(bucket: string, q: URLSearchParams, r: ListResult, max: num
   const delimiter = q.get('delimiter') ?? '';
   const startAfter = q.get('start-after') ?? '';
   const token = q.get('continuation-token');
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   const fetchOwner = q.get('fetch-owner') === 'true';
   const may = q.get('metadata') === 'true' ? () => root : undefined;
   const body: XmlObject = {
@@ -167,7 +167,7 @@ function referenceV2(bucket: string, q: URLSearchParams, r: ListResult, max: num
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.next !== undefined ? { NextContinuationToken: nextToken } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
+    ...(encodingType !== undefined ? { EncodingType: encodingType } : {}),
     Contents: r.contents.map(({ key, record }) => entry(key, record, enc, may ? listedMetadata(record, may(), may()) : {}, fetchOwner ? bucketOwner() : undefined)),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
@@ -178,7 +178,7 @@ function referenceVersions(bucket: string, q: URLSearchParams, r: VersionListRes
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const keyMarker = q.get('key-marker') ?? '';
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   const may = q.get('metadata') === 'true' ? () => root : undefined;
   const entries: Array<[string, XmlValue]> = r.entries.map(({ key, record, isLatest }) => {
     const extra = { VersionId: clientVersionId(record), IsLatest: isLatest };
@@ -195,7 +195,7 @@ function referenceVersions(bucket: string, q: URLSearchParams, r: VersionListRes
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     IsTruncated: r.isTruncated,
     ...(r.isTruncated && r.nextKey !== undefined ? { NextKeyMarker: enc(r.nextKey), ...(r.nextVersionId !== undefined ? { NextVersionIdMarker: r.nextVersionId } : {}) } : {}),
-    ...(url ? { EncodingType: 'url' } : {}),
+    ...(encodingType !== undefined ? { EncodingType: encodingType } : {}),
   };
   const children: Array<[string, XmlValue]> = [...Object.entries(head), ...entries, ['CommonPrefixes', r.commonPrefixes.map((p) => ({ Prefix: enc(p) }))]];
   return toXmlInOrder('ListVersionsResult', children);

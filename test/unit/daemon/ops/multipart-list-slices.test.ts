@@ -133,7 +133,7 @@ function formerListMultipartUploads(bucket: string, q: URLSearchParams): string 
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = keyMarker === '' ? '' : (q.get('upload-id-marker') ?? '');
   const max = intParam(q, 'max-uploads', 1000, 1000);
-  const { url, enc } = keyEncoder(q);
+  const { encodingType, enc } = keyEncoder(q);
   const uploads: UploadRecord[] = [];
   const prefixes: string[] = [];
   let truncated = false;
@@ -181,7 +181,7 @@ function formerListMultipartUploads(bucket: string, q: URLSearchParams): string 
     ...(delimiter !== '' ? { Delimiter: enc(delimiter) } : {}),
     MaxUploads: max,
     IsTruncated: truncated,
-    ...(url ? { EncodingType: 'url' } : {}),
+    ...(encodingType !== undefined ? { EncodingType: encodingType } : {}),
     Upload: uploads.map((u) => ({
       Key: enc(u.key),
       UploadId: u.id,
